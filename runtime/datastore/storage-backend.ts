@@ -1,0 +1,41 @@
+/**
+ * The storage interface every datastore backend implements (LMDB on disk, S3). Everything
+ * above it (content addressing, chunking, the commit protocol, metadata layout, the client)
+ * is written once against this interface; nothing outside a backend's own file may know
+ * which backend it is talking to.
+ *
+ * Two kinds of things are stored:
+ * - blobs: immutable bytes named by the hash of their content. Writing a blob that exists
+ *   is a no-op, so concurrent writers never conflict.
+ * - records: small JSON-able values under `/`-separated keys (run and task metadata, logs,
+ *   done-markers). `putRecords` writes in the order given; a backend that can make the
+ *   batch atomic (LMDB: one transaction) does, the others write sequentially so the last
+ *   record of a batch (a done-marker) is visible only after the ones before it.
+ */
+export interface StorageBackend {
+  /** `local` or `s3`: shown to users, never branched on by callers. */
+  readonly kind: string;
+  /** Where the data lives, for messages (`/home/a/.flowrun`, `s3://bucket/prefix`). */
+  readonly location: string;
+
+  hasBlob(hash: string): Promise<boolean>;
+  /** Stores bytes under their hash; a no-op when the blob already exists. */
+  putBlob(hash: string, bytes: Uint8Array): Promise<void>;
+  /** The blob's bytes, or undefined when it does not exist. */
+  getBlob(hash: string): Promise<Uint8Array | undefined>;
+
+  putRecords(records: ReadonlyArray<{ key: string; value: unknown }>): Promise<void>;
+  getRecord<T = unknown>(key: string): Promise<T | undefined>;
+  /** Every record whose key starts with `prefix`, sorted by key. */
+  listRecords<T = unknown>(prefix: string): Promise<Array<{ key: string; value: T }>>;
+  deleteRecord(key: string): Promise<void>;
+
+  close(): Promise<void>;
+}
+
+/** How to reach a datastore; serialisable so worker threads can open the same one. */
+export interface DatastoreConfig {
+  kind: "local" | "s3";
+  /** Local: a directory. S3: `s3://bucket/prefix`. */
+  root: string;
+}

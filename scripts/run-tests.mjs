@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+// Runs every test/**/*.test.ts through node:test with tsx. Node 20's `--test` does not find
+// .ts files by itself and does not expand globs, so the files are listed here.
+// Usage: npm test [-- substring...]   (only files whose path contains a substring)
+import { readdirSync } from "node:fs";
+import { join, relative } from "node:path";
+import { spawnSync } from "node:child_process";
+
+const root = new URL("..", import.meta.url).pathname;
+const filters = process.argv.slice(2);
+
+function find(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return entry.name === "fixtures" ? [] : find(path);
+    return entry.name.endsWith(".test.ts") ? [relative(root, path)] : [];
+  });
+}
+
+const files = find(join(root, "test"))
+  .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
+  .sort();
+if (files.length === 0) {
+  console.error(`no test files match ${filters.join(" ")}`);
+  process.exit(2);
+}
+const result = spawnSync(
+  process.execPath,
+  ["--import", "tsx", "--test", "--test-concurrency=2", "--test-reporter=spec", ...files],
+  { cwd: root, stdio: "inherit" },
+);
+process.exit(result.status ?? 1);

@@ -1,0 +1,85 @@
+/** The static graph of a flow, found from its source without running it. */
+
+export interface SourceLocation {
+  file: string;
+  line: number; // 1-based
+  column: number; // 1-based
+}
+
+export interface DecoratorInfo {
+  /** `retry`, `catchError`, `step`, `project`, ... */
+  name: string;
+  /** Source text of the arguments, e.g. `{ times: 2 }`; empty when there are none. */
+  args: string;
+  loc: SourceLocation;
+}
+
+/**
+ * `linear`: one successor. `split`: static branch to several steps (needs a join).
+ * `foreach`: one task per element of an array artifact (needs a join).
+ * `switch`: exactly one of several steps, chosen by a string artifact. `end`: no successor.
+ * A join is any step whose first parameter is `inputs` (`isJoin`); its kind describes its
+ * own outgoing transition like any other step.
+ */
+export type TransitionKind = "linear" | "split" | "foreach" | "switch" | "end";
+
+export interface StepNode {
+  name: string;
+  kind: TransitionKind;
+  isJoin: boolean;
+  /** Successor step names, in source order (switch: the case targets in case order). */
+  next: string[];
+  /** foreach: the artifact name iterated over. */
+  foreach?: string;
+  /** switch: the artifact whose string value picks the case. */
+  condition?: string;
+  /** switch: case value -> step name. */
+  switchCases?: Record<string, string>;
+  /** Steps with an edge into this one. */
+  parents: string[];
+  /** Steps that opened a split/foreach not yet joined when this step runs, outermost first. */
+  splitParents: string[];
+  /** For a split or foreach step: the join step that closes it. */
+  matchingJoin?: string;
+  doc?: string;
+  decorators: DecoratorInfo[];
+  async: boolean;
+  loc: SourceLocation;
+  /** Location of the `this.next(...)` call. */
+  nextLoc?: SourceLocation;
+}
+
+export interface ParameterInfo {
+  /** Class field the value appears on (`nTopics`). */
+  field: string;
+  /** Name on the command line (`n-topics`). */
+  name: string;
+  kind: "Parameter" | "IncludeFile";
+  /** Source text of `default`, if given. */
+  defaultText?: string;
+  help?: string;
+  /** `String`, `Number`, `Boolean`, `JSONType` when written; else inferred from a literal default. */
+  typeName?: string;
+  required: boolean;
+  loc: SourceLocation;
+}
+
+export interface FlowGraph {
+  file: string;
+  className: string;
+  doc?: string;
+  /** Class-level decorators (`project`, `dependencies`, ...). */
+  decorators: DecoratorInfo[];
+  /** Steps in source order. */
+  steps: Map<string, StepNode>;
+  parameters: ParameterInfo[];
+}
+
+export interface GraphIssue {
+  severity: "error" | "warning";
+  /** Stable code, e.g. `unknown-step`, `missing-start`, `no-join`. */
+  code: string;
+  message: string;
+  hint: string;
+  loc: SourceLocation;
+}
