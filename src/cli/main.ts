@@ -1,14 +1,84 @@
 #!/usr/bin/env node
-// placeholder dispatcher; replaced by the full CLI
-const [command, ...rest] = process.argv.slice(2);
-const commands: Record<string, () => Promise<{ run(args: string[]): Promise<number> }>> = {
+/**
+ * The `flowrun` command. Each command module loads only when used, so `flowrun check`
+ * and `--help` do not pay for the worker pool or the datastore.
+ */
+import { FlowrunError } from "../errors.js";
+
+type Command = { run(args: string[]): Promise<number> };
+
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  run: () => import("./commands/run.js"),
+  resume: () => import("./commands/resume.js"),
   check: () => import("./commands/check.js"),
   show: () => import("./commands/show.js"),
   "output-dot": () => import("./commands/output-dot.js"),
+  runs: () => import("./commands/runs.js"),
+  logs: () => import("./commands/logs.js"),
+  dump: () => import("./commands/dump.js"),
+  tag: () => import("./commands/tag.js"),
+  env: () => import("./commands/env.js"),
 };
-const load = command ? commands[command] : undefined;
-if (!load) {
-  console.error(`unknown command ${command}`);
-  process.exit(2);
+
+const USAGE = `flowrun — run TypeScript flows as DAGs with versioned artifacts
+
+Usage:
+  flowrun run <flow.ts> [--<param> value]... [options]   run a flow
+  flowrun resume <flow.ts> [STEP] [--origin-run-id ID]   re-run a failed run, reusing what succeeded
+  flowrun check <flow.ts>                                validate the graph and lint the flow
+  flowrun show <flow.ts>                                 steps, transitions, parameters
+  flowrun output-dot <flow.ts>                           the graph as Graphviz DOT
+  flowrun runs [FLOW]                                    list runs
+  flowrun logs PATHSPEC [--stderr]                       a task's (or step's) output
+  flowrun dump PATHSPEC [--artifact NAME]                artifacts of a run, step or task
+  flowrun tag add|remove PATHSPEC TAG...                 tag a run
+  flowrun env list|clean|path                            dependency environments
+  flowrun <flow.ts> --help                               the flow's parameters
+
+Run options: --max-workers N (16) --max-num-splits N (10000) --datastore local|s3
+  --datastore-root PATH|s3://bucket/prefix --production --branch NAME --tag T
+  --with DECORATOR[:k=v,...] --isolate --run-id-file FILE --quiet --debug
+Pathspecs: Flow/runId[/step[/taskId]]. Exit codes: 0 ok, 1 run failed, 2 bad usage or invalid flow.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (!first || first === "--help" || first === "-h" || first === "help") {
+    process.stdout.write(`${USAGE}\n`);
+    return first ? 0 : 2;
+  }
+  if (first === "--version") {
+    const { createRequire } = await import("node:module");
+    process.stdout.write(`${createRequire(import.meta.url)("../../package.json").version}\n`);
+    return 0;
+  }
+  if (/\.[cm]?[jt]sx?$/.test(first) && !COMMANDS[first]) {
+    if (rest.includes("--help") || rest.includes("-h")) return (await import("./commands/flow-help.js")).run([first]);
+    return (await COMMANDS.run!()).run([first, ...rest]);
+  }
+  const load = COMMANDS[first];
+  if (!load) {
+    process.stderr.write(`flowrun: unknown command "${first}"\n  hint: one of ${Object.keys(COMMANDS).join(", ")}; flowrun --help lists them\n`);
+    return 2;
+  }
+  if (rest.includes("--help") && first !== "run") {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (first === "run" && rest[1] === "--help") return (await import("./commands/flow-help.js")).run([rest[0]!]);
+  return (await load()).run(rest);
 }
-process.exitCode = await (await load()).run(rest);
+
+const debug = process.argv.includes("--debug");
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (error) {
+  if (error instanceof FlowrunError) {
+    process.stderr.write(`flowrun: ${error.oneLine()}\n`);
+    if (debug) process.stderr.write(`${error.stack}\n`);
+    process.exitCode = error.exitCode;
+  } else {
+    process.stderr.write(`flowrun: unexpected error: ${(error as Error)?.message ?? String(error)}\n`);
+    process.stderr.write(debug ? `${(error as Error)?.stack}\n` : "  (run again with --debug for the stack trace)\n");
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * Artifact values <-> bytes. Artifacts must be plain data (SPEC section 3); `checkPlainData`
+ * walks the value once, rejects what msgpack would silently change (functions, class
+ * instances, symbols, promises, cycles) with the path of the offending value, and tells
+ * the encoder whether the value holds anything msgpackr needs help with (Map, or an own
+ * `__proto__` key, which msgpackr renames), so the common case is encoded without a copy.
+ *
+ * A top-level typed array or Buffer is stored as its raw bytes (`encoding: "raw:<Type>"`):
+ * no encoding pass at all, which is what makes a 100 MB Float64Array cheap to store.
+ */
+import { addExtension, Packr } from "msgpackr";
+import { ArtifactError } from "../../src/errors.js";
+
+/** Map and objects with an own `__proto__` key travel as entry lists under these extensions. */
+class MapEntries {
+  constructor(readonly entries: Array<[unknown, unknown]>) {}
+}
+class KeyedEntries {
+  constructor(readonly entries: Array<[string, unknown]>) {}
+}
+addExtension({ Class: MapEntries, type: 0x4d, write: (m: MapEntries) => m.entries, read: (e: Array<[unknown, unknown]>) => new Map(e) });
+addExtension({
+  Class: KeyedEntries,
+  type: 0x4b,
+  write: (o: KeyedEntries) => o.entries,
+  read(entries: Array<[string, unknown]>) {
+    // defineProperty, not assignment: a `__proto__` key stays data and never sets the prototype.
+    const object: Record<string, unknown> = {};
+    for (const [key, value] of entries) {
+      Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+    }
+    return object;
+  },
+});
+
+const packr = new Packr({ moreTypes: true, useRecords: false, int64AsType: "bigint" });
+
+const TYPED_ARRAYS = {
+  Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
+  Float32Array, Float64Array, BigInt64Array, BigUint64Array,
+} as const;
+type TypedArrayName = keyof typeof TYPED_ARRAYS;
+
+export interface EncodedArtifact {
+  /** `msgpack`, or `raw:<TypedArray name>` / `raw:Buffer` for a top-level binary value. */
+  encoding: string;
+  bytes: Uint8Array;
+}
+
+interface Walk {
+  needsTransform: boolean;
+}
+
+function describePath(path: string[]): string {
+  return path.reduce((acc, part) => (/^[A-Za-z_$][\w$]*$/.test(part) ? `${acc}.${part}` : `${acc}[${JSON.stringify(part)}]`), "this");
+}
+
+function reject(path: string[], what: string): never {
+  throw new ArtifactError(`${describePath(path)} ${what}; artifacts must be plain data`, {
+    hint: "store plain values (numbers, strings, arrays, plain objects, Map, Set, typed arrays); keep other objects in fields starting with '_'",
+  });
+}
+
+function isPlainPrototype(proto: unknown): boolean {
+  return proto === Object.prototype || proto === null;
+}
+
+/** Throws ArtifactError naming the path (`this.model.predict is a function`) for non-plain data. */
+export function checkPlainData(value: unknown, name: string): Walk {
+  const walk: Walk = { needsTransform: false };
+  const ancestors = new Set<object>();
+  const path = [name];
+  const visit = (v: unknown): void => {
+    switch (typeof v) {
+      case "function": return reject(path, v.toString().startsWith("class ") ? "is a class" : "is a function");
+      case "symbol": return reject(path, "is a symbol");
+      case "object": break;
+      default: return;
+    }
+    if (v === null) return;
+    if (ancestors.has(v)) return reject(path, "refers back to one of its own containers (a cycle)");
+    if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer || v instanceof Date) return;
+    if (v instanceof Promise || typeof (v as { then?: unknown }).then === "function") {
+      return reject(path, "is a Promise (did you forget `await`?)");
+    }
+    ancestors.add(v);
+    if (Array.isArray(v)) {
+      if (!isPlainPrototype(Object.getPrototypeOf(Object.getPrototypeOf(v)))) reject(path, "is an instance of a subclass of Array");
+      v.forEach((item, i) => {
+        path.push(String(i));
+        visit(item);
+        path.pop();
+      });
+    } else if (v instanceof Map) {
+      walk.needsTransform = true;
+      for (const [key, item] of v) {
+        path.push(`<key ${String(key)}>`);
+        visit(key);
+        path.pop();
+        path.push(String(key));
+        visit(item);
+        path.pop();
+      }
+    } else if (v instanceof Set) {
+      for (const item of v) {
+        path.push("<element>");
+        visit(item);
+        path.pop();
+      }
+    } else {
+      const proto = Object.getPrototypeOf(v);
+      if (!isPlainPrototype(proto)) {
+        const ctor = (proto as { constructor?: { name?: string } }).constructor?.name;
+        reject(path, ctor ? `is an instance of class ${ctor}` : "is not a plain object");
+      }
+      for (const key of Object.keys(v)) {
+        if (key === "__proto__") walk.needsTransform = true;
+        path.push(key);
+        visit((v as Record<string, unknown>)[key]);
+        path.pop();
+      }
+      if (Object.getOwnPropertySymbols(v).length > 0) reject(path, "has symbol keys");
+    }
+    ancestors.delete(v);
+  };
+  visit(value);
+  return walk;
+}
+
+/** A copy where Maps and `__proto__`-keyed objects are wrapped for their msgpack extensions. */
+function wrapForEncoding(v: unknown): unknown {
+  if (typeof v !== "object" || v === null || ArrayBuffer.isView(v) || v instanceof ArrayBuffer || v instanceof Date) return v;
+  if (Array.isArray(v)) return v.map(wrapForEncoding);
+  if (v instanceof Map) return new MapEntries([...v].map(([k, x]) => [wrapForEncoding(k), wrapForEncoding(x)]));
+  if (v instanceof Set) return new Set([...v].map(wrapForEncoding));
+  const entries = Object.keys(v).map((k): [string, unknown] => [k, wrapForEncoding((v as Record<string, unknown>)[k])]);
+  if (entries.some(([k]) => k === "__proto__")) return new KeyedEntries(entries);
+  return Object.fromEntries(entries);
+}
+
+export function encodeArtifact(name: string, value: unknown): EncodedArtifact {
+  if (Buffer.isBuffer(value)) return { encoding: "raw:Buffer", bytes: value };
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
+    const type = value.constructor.name as TypedArrayName;
+    if (type in TYPED_ARRAYS) {
+      return { encoding: `raw:${type}`, bytes: new Uint8Array(value.buffer, value.byteOffset, value.byteLength) };
+    }
+  }
+  const walk = checkPlainData(value, name);
+  return { encoding: "msgpack", bytes: packr.pack(walk.needsTransform ? wrapForEncoding(value) : value) };
+}
+
+export function decodeArtifact(encoding: string, bytes: Uint8Array): unknown {
+  if (encoding === "msgpack") return packr.unpack(bytes);
+  if (encoding === "raw:Buffer") return Buffer.from(bytes);
+  const type = encoding.startsWith("raw:") ? TYPED_ARRAYS[encoding.slice(4) as TypedArrayName] : undefined;
+  if (!type) throw new ArtifactError(`unknown artifact encoding "${encoding}"`, { hint: "upgrade flowrun to read this datastore" });
+  // Copy into a fresh, aligned buffer: the stored bytes may be a view at any offset.
+  const copy = new Uint8Array(bytes.byteLength);
+  copy.set(bytes);
+  return new type(copy.buffer, 0, bytes.byteLength / type.BYTES_PER_ELEMENT);
+}

@@ -1,0 +1,83 @@
+/**
+ * Content-addressed artifacts on top of a StorageBackend. An artifact is stored as one blob
+ * named by the SHA-256 of its encoded bytes (or, above CHUNK_BYTES, as chunks each named by
+ * its own hash: LMDB cannot hold a value over 2 GiB and S3 wants parts anyway). Equal values
+ * produce equal refs and are stored once; a ref is all a task record keeps.
+ */
+import { createHash } from "node:crypto";
+import { ArtifactError } from "../../src/errors.js";
+import { decodeArtifact, encodeArtifact } from "./artifact-codec.js";
+import type { StorageBackend } from "./storage-backend.js";
+
+export const CHUNK_BYTES = 64 * 1024 * 1024;
+
+export interface ArtifactRef {
+  /** Identity of the content: equal values, equal hashes. */
+  hash: string;
+  /** How the bytes decode (`msgpack`, `raw:Float64Array`, ...). */
+  encoding: string;
+  size: number;
+  /** Present when the bytes are split; each is a blob hash, in order. */
+  chunks?: string[];
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** Backends that can read without awaiting (LMDB) let artifact getters stay synchronous. */
+interface SyncReadable {
+  getBlobSync(hash: string): Uint8Array | undefined;
+}
+
+export class ContentStore {
+  constructor(readonly backend: StorageBackend) {}
+
+  async save(name: string, value: unknown): Promise<ArtifactRef> {
+    const { encoding, bytes } = encodeArtifact(name, value);
+    if (bytes.byteLength <= CHUNK_BYTES) {
+      const hash = sha256(bytes);
+      await this.backend.putBlob(hash, bytes);
+      return { hash, encoding, size: bytes.byteLength };
+    }
+    const chunks: string[] = [];
+    for (let offset = 0; offset < bytes.byteLength; offset += CHUNK_BYTES) {
+      const chunk = bytes.subarray(offset, offset + CHUNK_BYTES);
+      const hash = sha256(chunk);
+      await this.backend.putBlob(hash, chunk);
+      chunks.push(hash);
+    }
+    return { hash: sha256(Buffer.from(`chunks:${chunks.join(",")}`)), encoding, size: bytes.byteLength, chunks };
+  }
+
+  async load(ref: ArtifactRef, what: string): Promise<unknown> {
+    const parts = await Promise.all((ref.chunks ?? [ref.hash]).map((hash) => this.backend.getBlob(hash)));
+    return decodeArtifact(ref.encoding, this.join(parts, ref, what));
+  }
+
+  canLoadSync(): boolean {
+    return typeof (this.backend as Partial<SyncReadable>).getBlobSync === "function";
+  }
+
+  loadSync(ref: ArtifactRef, what: string): unknown {
+    const backend = this.backend as unknown as SyncReadable;
+    const parts = (ref.chunks ?? [ref.hash]).map((hash) => backend.getBlobSync(hash));
+    return decodeArtifact(ref.encoding, this.join(parts, ref, what));
+  }
+
+  private join(parts: Array<Uint8Array | undefined>, ref: ArtifactRef, what: string): Uint8Array {
+    if (parts.some((p) => p === undefined)) {
+      throw new ArtifactError(`${what}: its data (blob ${ref.hash.slice(0, 12)}) is missing from the datastore`, {
+        hint: "the datastore was modified or partly deleted; re-run the step that produced it",
+      });
+    }
+    if (parts.length === 1) return parts[0]!;
+    const out = Buffer.allocUnsafe(ref.size);
+    let offset = 0;
+    for (const part of parts as Uint8Array[]) {
+      out.set(part, offset);
+      offset += part.byteLength;
+    }
+    return out;
+  }
+}

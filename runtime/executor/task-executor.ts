@@ -1,0 +1,26 @@
+/**
+ * Where tasks run. The scheduler only knows this interface; the worker-thread pool is the
+ * one implementation today, and a distributed executor (a queue of remote workers) can
+ * take its place.
+ */
+import type { StepDecorators } from "../../src/flow/registry.js";
+import type { WorkerRequest, WorkerResponse } from "../protocol.js";
+
+export interface StepRuntimeOptions {
+  step: string;
+  decorators: StepDecorators;
+  /** Dependency environment directory for the step, if it has one. */
+  envDir?: string;
+}
+
+export interface TaskExecutor {
+  /**
+   * Runs one request on a worker of the step's pool. Resolves with the worker's answer;
+   * rejects only when the worker itself died (exit, out of memory, timeout), with a
+   * TaskFailedError saying which.
+   */
+  run(options: StepRuntimeOptions, request: WorkerRequest): Promise<WorkerResponse>;
+  /** Starts the step's workers ahead of its first task so it does not wait for a cold start. */
+  prewarm(options: StepRuntimeOptions): void;
+  close(): Promise<void>;
+}

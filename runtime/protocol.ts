@@ -1,0 +1,101 @@
+/**
+ * The messages between the scheduler (main thread) and a task worker (piscina thread).
+ * Everything that crosses `postMessage` is one of these types; errors travel serialised.
+ */
+import type { SerializedError } from "../src/errors.js";
+import type { CurrentState } from "../src/flow/current.js";
+import type { NextCall } from "../src/flow/flowspec.js";
+import type { ArtifactRef } from "./datastore/content-store.js";
+import type { DatastoreConfig } from "./datastore/storage-backend.js";
+import type { TransitionKind } from "../src/graph/types.js";
+import type { FlowOptions, StepDecorators } from "../src/flow/registry.js";
+
+/** Given once per worker (piscina `workerData`). */
+export interface WorkerSetup {
+  flowFile: string;
+  datastore: DatastoreConfig;
+  /** BroadcastChannel on which the worker publishes task output. */
+  logChannel: string;
+  /** Dependency environment directory for this pool, if the step has one. */
+  envDir?: string;
+}
+
+/** What the graph says a step's `this.next` call must look like. */
+export interface ExpectedTransition {
+  kind: TransitionKind;
+  next: string[];
+  foreach?: string;
+  condition?: string;
+  switchCases?: Record<string, string>;
+}
+
+export interface ParametersRequest {
+  kind: "parameters";
+  /** projectName/branchName are filled in by the worker from the flow's @project. */
+  current: CurrentState;
+  /** `--name value` pairs from the command line (booleans already resolved). */
+  raw: Record<string, string | boolean>;
+}
+
+export interface ParametersResponse {
+  ok: true;
+  /** Artifact refs of the parameter values, by class field name. */
+  refs: Record<string, ArtifactRef>;
+  /** JSON-safe preview of the values by parameter name, for the run record. */
+  preview: Record<string, unknown>;
+  /** Decorator options of every step and of the flow class, as the runtime loaded them. */
+  steps: Record<string, StepDecorators>;
+  flowOptions: FlowOptions;
+}
+
+export interface TaskRequest {
+  kind: "task";
+  current: CurrentState;
+  step: string;
+  isJoin: boolean;
+  expected: ExpectedTransition;
+  /** Pathspecs of the tasks whose artifacts are this task's inputs (start: none). */
+  parents: string[];
+  /** start only: the parameter artifacts. */
+  parameterRefs?: Record<string, ArtifactRef>;
+  /** Names (fields) of the run's parameters: passed to every task, and the only inputs of a join. */
+  parameterNames: string[];
+  foreach?: { index: number; input: ArtifactRef };
+  maxNumSplits: number;
+  /** Set on the attempt that @catchError may absorb. */
+  catchError?: { var?: string; printException: boolean; lastAttempt: boolean };
+  /** The worker crashed on the last attempt: record this failure for @catchError without running the step. */
+  recordFailure?: SerializedError;
+  envVars?: Record<string, string>;
+}
+
+export interface TaskSuccess {
+  ok: true;
+  artifacts: Record<string, ArtifactRef>;
+  next: NextCall | null;
+  /** foreach: one ref per element, in order. */
+  foreachElements?: ArtifactRef[];
+  /** switch: the step chosen. */
+  chosen?: string;
+  /** How many log messages the task published (the scheduler waits for all of them). */
+  logMessages: number;
+  /** @catchError stored this failure and the task continued. */
+  caught?: SerializedError;
+}
+
+export interface TaskFailure {
+  ok: false;
+  error: SerializedError;
+  logMessages: number;
+}
+
+export type WorkerRequest = ParametersRequest | TaskRequest;
+export type WorkerResponse = ParametersResponse | TaskSuccess | TaskFailure;
+
+/** Published on the log BroadcastChannel while a task runs. */
+export interface LogMessage {
+  pathspec: string;
+  attempt: number;
+  stream: "stdout" | "stderr";
+  text: string;
+}

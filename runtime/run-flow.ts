@@ -1,0 +1,160 @@
+/**
+ * One run of a flow, start to end: validate the graph, open the datastore, resolve the
+ * parameters in a worker (callable defaults see `current`), record the run, schedule its
+ * tasks, and record how it ended. The CLI's `run`/`resume` and the `Runner` API call this.
+ */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { FlowDefinitionError, rehydrateError } from "../src/errors.js";
+import type { CurrentState } from "../src/flow/current.js";
+import type { StepDecorators } from "../src/flow/registry.js";
+import { loadFlowGraph } from "../src/graph/parse-flow.js";
+import { validateGraph } from "../src/graph/validate-graph.js";
+import type { FlowGraph } from "../src/graph/types.js";
+import { ContentStore } from "./datastore/content-store.js";
+import { openBackend } from "./datastore/open-backend.js";
+import type { DatastoreConfig } from "./datastore/storage-backend.js";
+import type { StepRuntimeOptions } from "./executor/task-executor.js";
+import { WorkerPoolExecutor } from "./executor/worker-pool-executor.js";
+import { MetadataStore } from "./metadata/metadata-store.js";
+import type { RunRecord } from "./metadata/records.js";
+import type { ParametersResponse } from "./protocol.js";
+import { newRunId } from "./run-id.js";
+import { runIdentity } from "./run-context.js";
+import { LogSink } from "./scheduler/log-sink.js";
+import type { ProgressReporter } from "./scheduler/progress-reporter.js";
+import { TaskScheduler, type SchedulerOutcome } from "./scheduler/task-scheduler.js";
+
+export interface RunFlowOptions {
+  flowFile: string;
+  rawParameters: Record<string, string | boolean>;
+  datastore: DatastoreConfig;
+  maxWorkers: number;
+  maxNumSplits: number;
+  production: boolean;
+  branch?: string;
+  tags: string[];
+  /** `--with` decorators, applied to every step (a step's own options win). */
+  withDecorators: StepDecorators;
+  reporter: ProgressReporter;
+  /** Called with the run ID as soon as it exists (the CLI writes --run-id-file here). */
+  onRunId?: (runId: string) => void;
+  /** Set by `resume`: queues the cloned tasks instead of `start`. */
+  seed?: (context: SeedContext) => (scheduler: TaskScheduler) => Promise<void>;
+  originRunId?: string;
+  resumeStep?: string;
+  /** Cancels the run (Ctrl-C). */
+  signal?: AbortSignal;
+}
+
+export interface SeedContext {
+  graph: FlowGraph;
+  metadata: MetadataStore;
+  run: RunRecord;
+}
+
+export interface RunFlowResult extends SchedulerOutcome {
+  flow: string;
+  runId: string;
+  durationMs: number;
+  steps: number;
+  location: string;
+}
+
+export function loadValidGraph(flowFile: string): FlowGraph {
+  const graph = loadFlowGraph(flowFile);
+  const errors = validateGraph(graph).filter((issue) => issue.severity === "error");
+  if (errors.length > 0) {
+    const first = errors[0]!;
+    const more = errors.length > 1 ? ` (and ${errors.length - 1} more: run \`flowrun check ${flowFile}\`)` : "";
+    throw new FlowDefinitionError(`${first.message}${more}`, { where: `${first.loc.file}:${first.loc.line}`, hint: first.hint });
+  }
+  return graph;
+}
+
+export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
+  const started = performance.now();
+  const flowFile = resolve(options.flowFile);
+  const graph = loadValidGraph(flowFile);
+  const backend = await openBackend(options.datastore);
+  const metadata = new MetadataStore(backend);
+  const runId = newRunId();
+  const logChannel = `flowrun-logs-${runId}`;
+  const executor = new WorkerPoolExecutor({ setup: { flowFile, datastore: options.datastore, logChannel }, maxWorkers: options.maxWorkers });
+  const logs = new LogSink(logChannel, metadata, options.reporter);
+  try {
+    const provisional = runIdentity({ production: options.production, branch: options.branch, projectName: null });
+    const base: Omit<CurrentState, "stepName" | "taskId" | "retryCount"> = {
+      flowName: graph.className,
+      runId,
+      originRunId: options.originRunId ?? null,
+      isProduction: provisional.isProduction,
+      projectName: null,
+      branchName: provisional.branchName,
+      namespace: provisional.namespace,
+      username: provisional.username,
+      tags: options.tags,
+    };
+    const init = await executor.run(
+      { step: "start", decorators: {} },
+      { kind: "parameters", current: { ...base, stepName: "start", taskId: "0", retryCount: 0 }, raw: options.rawParameters },
+    );
+    if (!init.ok) throw rehydrateError(init.error);
+    const { refs, preview, steps, flowOptions } = init as ParametersResponse;
+    const identity = runIdentity({ production: options.production, branch: options.branch, projectName: flowOptions.project?.name ?? null });
+    const current = { ...base, projectName: identity.projectName, branchName: identity.projectName ? identity.branchName : null, namespace: identity.namespace, tags: [...identity.systemTags, ...options.tags] };
+    const stepOptions = new Map<string, StepRuntimeOptions>(
+      [...graph.steps.keys()].map((step) => [step, { step, decorators: { ...options.withDecorators, ...steps[step] } }]),
+    );
+    const run: RunRecord = {
+      flow: graph.className,
+      runId,
+      user: identity.username,
+      parameters: preview,
+      rawParameters: options.rawParameters,
+      tags: options.tags,
+      systemTags: identity.systemTags,
+      flowFile,
+      codeHash: createHash("sha256").update(readFileSync(flowFile)).digest("hex"),
+      status: "running",
+      createdAt: new Date().toISOString(),
+      originRunId: options.originRunId,
+      resumeStep: options.resumeStep,
+    };
+    await metadata.putRun(run);
+    options.onRunId?.(runId);
+
+    const scheduler = new TaskScheduler({
+      graph,
+      executor,
+      metadata,
+      logs,
+      reporter: options.reporter,
+      stepOptions: (step) => stepOptions.get(step)!,
+      currentBase: current,
+      parameterNames: Object.keys(refs),
+      parameterRefs: refs,
+      maxWorkers: options.maxWorkers,
+      maxNumSplits: options.maxNumSplits,
+    });
+    const onAbort = () => scheduler.cancel();
+    options.signal?.addEventListener("abort", onAbort);
+    const outcome = await scheduler.run(options.seed?.({ graph, metadata, run }));
+    options.signal?.removeEventListener("abort", onAbort);
+
+    const failure = outcome.failures[0];
+    Object.assign(run, {
+      status: outcome.status,
+      finishedAt: new Date().toISOString(),
+      stats: { tasks: outcome.tasks, cloned: 0, failed: outcome.failures.length },
+      error: failure ? { ...failure.error, pathspec: failure.pathspec } : undefined,
+    });
+    await metadata.putRun(run);
+    return { ...outcome, flow: graph.className, runId, durationMs: performance.now() - started, steps: graph.steps.size, location: backend.location };
+  } finally {
+    await logs.close();
+    await executor.close();
+    await backend.close();
+  }
+}

@@ -1,0 +1,267 @@
+/**
+ * Walks the flow's graph: starts `start`, and as each task commits, queues what follows it
+ * (one task, one per branch, one per foreach element) or, for a join, counts arrivals until
+ * every task of the split it closes is in. At most `maxWorkers` tasks run at once. Per
+ * task it holds only what it needs to schedule (pathspecs, the foreach frame stack, an
+ * element ref), so a foreach of 10,000 splits stays small.
+ *
+ * Failure: a task is retried as its @retry says; once a task has failed for good nothing
+ * new starts, the tasks already running finish and commit (so `resume` can reuse them),
+ * and the run fails with that task's error.
+ */
+import { rehydrateError, serializeError, TaskFailedError, type SerializedError } from "../../src/errors.js";
+import type { CurrentState } from "../../src/flow/current.js";
+import type { FlowGraph, StepNode } from "../../src/graph/types.js";
+import type { ArtifactRef } from "../datastore/content-store.js";
+import type { StepRuntimeOptions, TaskExecutor } from "../executor/task-executor.js";
+import { logKeyFor, type MetadataStore } from "../metadata/metadata-store.js";
+import type { ForeachFrame, TaskRecord } from "../metadata/records.js";
+import type { ExpectedTransition, TaskRequest, TaskSuccess, WorkerResponse } from "../protocol.js";
+import type { LogSink } from "./log-sink.js";
+import type { ProgressReporter } from "./progress-reporter.js";
+
+export interface PendingTask {
+  step: string;
+  taskId: string;
+  attempt: number;
+  parents: string[];
+  stack: ForeachFrame[];
+  foreach?: { index: number; input: ArtifactRef };
+  recordFailure?: SerializedError;
+}
+
+export interface SchedulerOptions {
+  graph: FlowGraph;
+  executor: TaskExecutor;
+  metadata: MetadataStore;
+  logs: LogSink;
+  reporter: ProgressReporter;
+  stepOptions: (step: string) => StepRuntimeOptions;
+  currentBase: Omit<CurrentState, "stepName" | "taskId" | "retryCount">;
+  parameterNames: string[];
+  parameterRefs: Record<string, ArtifactRef>;
+  maxWorkers: number;
+  maxNumSplits: number;
+}
+
+export interface TaskFailureReport {
+  pathspec: string;
+  error: SerializedError;
+}
+
+export interface SchedulerOutcome {
+  status: "succeeded" | "failed" | "cancelled";
+  tasks: number;
+  failures: TaskFailureReport[];
+}
+
+export class TaskScheduler {
+  private readonly queue: PendingTask[] = [];
+  private readonly arrivals = new Map<string, { arrived: number; parents: string[] }>();
+  private running = 0;
+  private taskCounter = 0;
+  private completed = 0;
+  private stopping: "failed" | "cancelled" | undefined;
+  private readonly failures: TaskFailureReport[] = [];
+  private finish!: (outcome: SchedulerOutcome) => void;
+
+  constructor(private readonly options: SchedulerOptions) {}
+
+  /** Runs the flow from `start` (or from the tasks `seed` queues) to the end. */
+  run(seed?: (scheduler: TaskScheduler) => Promise<void>): Promise<SchedulerOutcome> {
+    const done = new Promise<SchedulerOutcome>((resolve) => (this.finish = resolve));
+    void (async () => {
+      if (seed) await seed(this);
+      else this.enqueue({ step: "start", taskId: this.newTaskId(), attempt: 0, parents: [], stack: [] });
+      this.pump();
+    })().catch((error) => this.fail("start", serializeError(error)));
+    return done;
+  }
+
+  /** Stops scheduling; running tasks finish and commit. */
+  cancel(): void {
+    this.stopping ??= "cancelled";
+    this.pump();
+  }
+
+  newTaskId(): string {
+    return String(++this.taskCounter);
+  }
+
+  /** Makes task IDs of a resumed run continue after the cloned ones. */
+  reserveTaskIds(upTo: number): void {
+    this.taskCounter = Math.max(this.taskCounter, upTo);
+  }
+
+  enqueue(task: PendingTask): void {
+    this.queue.push(task);
+  }
+
+  /** Treats an already committed task (a resume's clone) as if it had just finished. */
+  async followCommitted(record: TaskRecord, result: Pick<TaskSuccess, "next" | "chosen" | "foreachElements">): Promise<void> {
+    this.completed++;
+    this.schedule(this.options.graph.steps.get(record.step)!, record.taskId, record.foreachStack, result);
+  }
+
+  private pump(): void {
+    while (!this.stopping && this.running < this.options.maxWorkers && this.queue.length > 0) {
+      void this.dispatch(this.queue.shift()!);
+    }
+    if (this.running === 0 && (this.stopping || this.queue.length === 0)) {
+      this.finish({
+        status: this.stopping ?? (this.failures.length > 0 ? "failed" : "succeeded"),
+        tasks: this.completed,
+        failures: this.failures,
+      });
+    }
+  }
+
+  private async dispatch(task: PendingTask): Promise<void> {
+    this.running++;
+    const { graph, metadata, logs, reporter, currentBase } = this.options;
+    const node = graph.steps.get(task.step)!;
+    const pathspec = `${currentBase.flowName}/${currentBase.runId}/${task.step}/${task.taskId}`;
+    const stepOptions = this.options.stepOptions(task.step);
+    const retries = stepOptions.decorators.retry?.times ?? 0;
+    const catchError = stepOptions.decorators.catchError;
+    const record: TaskRecord = {
+      flow: currentBase.flowName,
+      runId: currentBase.runId,
+      step: task.step,
+      taskId: task.taskId,
+      attempt: task.attempt,
+      status: "running",
+      startedAt: new Date().toISOString(),
+      parents: task.parents,
+      foreachStack: task.stack,
+      inputRef: task.foreach?.input,
+      logKey: logKeyFor(currentBase.flowName, currentBase.runId, task.step, task.taskId, task.attempt),
+    };
+    const request: TaskRequest = {
+      kind: "task",
+      current: { ...currentBase, stepName: task.step, taskId: task.taskId, retryCount: task.attempt },
+      step: task.step,
+      isJoin: node.isJoin,
+      expected: expectedTransition(node),
+      parents: task.parents,
+      parameterRefs: task.parents.length === 0 ? this.options.parameterRefs : undefined,
+      parameterNames: this.options.parameterNames,
+      foreach: task.foreach,
+      maxNumSplits: this.options.maxNumSplits,
+      catchError: catchError && { ...catchError, lastAttempt: task.attempt >= retries },
+      recordFailure: task.recordFailure,
+      envVars: stepOptions.decorators.environment?.vars,
+    };
+    logs.open(pathspec, task.attempt, record.logKey);
+    reporter.taskStarted(pathspec, task, node);
+    // Warm the next steps' workers while this task runs.
+    for (const next of node.next) this.options.executor.prewarm(this.options.stepOptions(next));
+    const started = performance.now();
+    let response: WorkerResponse;
+    try {
+      await metadata.putTask(record);
+      response = await this.options.executor.run(stepOptions, request);
+    } catch (error) {
+      response = { ok: false, error: serializeError(error), logMessages: 0 };
+      logs.note(pathspec, task.attempt, "stderr", `${(error as Error).message}\n`);
+    }
+    try {
+      await logs.drain(pathspec, task.attempt, "logMessages" in response ? response.logMessages : 0);
+      record.finishedAt = new Date().toISOString();
+      record.durationMs = Math.round(performance.now() - started);
+      if (response.ok && "artifacts" in response) {
+        record.status = "succeeded";
+        record.artifacts = response.artifacts;
+        record.next = response.next;
+        if (response.caught) record.exception = response.caught;
+        await metadata.commitTask(record);
+        this.completed++;
+        reporter.taskFinished(pathspec, task, node, record.durationMs, response.foreachElements?.length);
+        if (!this.stopping || this.stopping === "cancelled") this.schedule(node, task.taskId, task.stack, response);
+      } else if (!response.ok) {
+        record.status = "failed";
+        record.exception = response.error;
+        await metadata.putTask(record);
+        this.retryOrFail(task, pathspec, response.error, retries, catchError !== undefined);
+      }
+    } catch (error) {
+      this.fail(pathspec, serializeError(error));
+    } finally {
+      this.running--;
+      this.pump();
+    }
+  }
+
+  private retryOrFail(task: PendingTask, pathspec: string, error: SerializedError, retries: number, catches: boolean): void {
+    const decorators = this.options.stepOptions(task.step).decorators;
+    if (task.attempt < retries && !this.stopping) {
+      this.options.reporter.taskRetrying(pathspec, task.attempt + 1, retries, rehydrateError(error));
+      const delay = (decorators.retry?.delaySeconds ?? 0) * 1000;
+      this.running++; // hold the run open while waiting
+      setTimeout(() => {
+        this.running--;
+        this.enqueue({ ...task, attempt: task.attempt + 1 });
+        this.pump();
+      }, delay);
+      return;
+    }
+    // The worker died on the last attempt (a thrown error would have been caught in it):
+    // one more attempt records the failure as the @catchError artifact without running the step.
+    if (catches && !task.recordFailure && error.name === TaskFailedError.name) {
+      this.enqueue({ ...task, attempt: task.attempt + 1, recordFailure: error });
+      return;
+    }
+    this.fail(pathspec, error);
+  }
+
+  private fail(pathspec: string, error: SerializedError): void {
+    this.failures.push({ pathspec, error });
+    this.options.reporter.taskFailed(pathspec, rehydrateError(error));
+    this.stopping = "failed";
+  }
+
+  private schedule(node: StepNode, taskId: string, stack: ForeachFrame[], result: Pick<TaskSuccess, "next" | "chosen" | "foreachElements">): void {
+    const next = result.next;
+    if (!next) return;
+    const from = `${this.options.currentBase.flowName}/${this.options.currentBase.runId}/${node.name}/${taskId}`;
+    const split = `${node.name}/${taskId}`;
+    if (next.foreach) {
+      const elements = result.foreachElements ?? [];
+      const target = next.targets[0]!;
+      if (elements.length === 0) {
+        // An empty foreach goes straight to its join with no inputs.
+        this.enqueue({ step: node.matchingJoin ?? target, taskId: this.newTaskId(), attempt: 0, parents: [], stack });
+        return;
+      }
+      elements.forEach((input, index) =>
+        this.follow(target, from, [...stack, { split, kind: "foreach", index, count: elements.length }], { index, input }),
+      );
+    } else if (next.condition) {
+      this.follow(result.chosen!, from, stack);
+    } else if (next.targets.length > 1) {
+      next.targets.forEach((target, index) => this.follow(target, from, [...stack, { split, kind: "split", index, count: next.targets.length }]));
+    } else {
+      this.follow(next.targets[0]!, from, stack);
+    }
+  }
+
+  private follow(step: string, parent: string, stack: ForeachFrame[], foreach?: PendingTask["foreach"]): void {
+    if (!this.options.graph.steps.get(step)!.isJoin) {
+      this.enqueue({ step, taskId: this.newTaskId(), attempt: 0, parents: [parent], stack, foreach });
+      return;
+    }
+    const frame = stack.at(-1)!;
+    const key = `${step}\0${frame.split}`;
+    let entry = this.arrivals.get(key);
+    if (!entry) this.arrivals.set(key, (entry = { arrived: 0, parents: new Array(frame.count) }));
+    entry.parents[frame.index] = parent;
+    if (++entry.arrived === frame.count) {
+      this.arrivals.delete(key);
+      this.enqueue({ step, taskId: this.newTaskId(), attempt: 0, parents: entry.parents, stack: stack.slice(0, -1) });
+    }
+  }
+}
+
+export function expectedTransition(node: StepNode): ExpectedTransition {
+  return { kind: node.kind, next: node.next, foreach: node.foreach, condition: node.condition, switchCases: node.switchCases };
+}

@@ -1,0 +1,191 @@
+/**
+ * One task, inside the worker: build the flow object with its lazy inputs, call the step,
+ * check the transition it asked for against the graph, and save what it produced.
+ */
+import { ArtifactError, serializeError, TransitionError } from "../../src/errors.js";
+import { bindTask, INPUT_ARTIFACTS, type FlowSpec, type NextCall, type TaskBinding } from "../../src/flow/flowspec.js";
+import type { ArtifactRef } from "../datastore/content-store.js";
+import type { TaskRecord } from "../metadata/records.js";
+import type { ExpectedTransition, TaskRequest, TaskSuccess } from "../protocol.js";
+import { ArtifactSlots, loadArtifact } from "./artifact-slots.js";
+import { publishTaskLog, type TaskLogContext } from "./log-capture.js";
+import type { LoadedFlow } from "./task-worker.js";
+
+type StepResult = Omit<TaskSuccess, "logMessages">;
+
+export async function executeStep(loaded: LoadedFlow, request: TaskRequest, logs: TaskLogContext): Promise<StepResult> {
+  const { current } = request;
+  const pathspec = `${current.flowName}/${current.runId}/${current.stepName}/${current.taskId}`;
+  const parents = await loadParents(loaded, request.parents);
+  const flow = new loaded.flowClass() as FlowSpec & Record<string, unknown>;
+  const initial = new Map(Object.entries(flow));
+  const slots = new ArtifactSlots(loaded.content, pathspec);
+  const parameterNames = new Set(request.parameterNames);
+
+  const inputArtifacts = request.parameterRefs ?? parents[0]?.artifacts ?? {};
+  for (const [name, ref] of Object.entries(inputArtifacts)) {
+    if (!request.isJoin || parameterNames.has(name)) slots.define(flow, name, ref);
+  }
+  // Parameter fields not overwritten above (no input yet) must not persist as descriptors.
+  for (const name of initial.keys()) if (!Object.prototype.hasOwnProperty.call(inputArtifacts, name) && parameterNames.has(name)) delete flow[name];
+
+  let elementLoaded = false;
+  let element: unknown;
+  const binding: TaskBinding = {
+    pathspec,
+    get input() {
+      if (!request.foreach) return undefined;
+      if (!elementLoaded) {
+        element = loadArtifact(loaded.content, request.foreach.input, `${pathspec} foreach input`);
+        elementLoaded = true;
+      }
+      return element;
+    },
+    index: request.foreach?.index,
+    adoptArtifact: (name, source) => slots.define(flow, name, viewArtifacts(source)[name]!),
+    artifactKey: (source, name) => viewArtifacts(source)[name]?.hash,
+    artifactNames: (source) => Object.keys(viewArtifacts(source)),
+    parameterNames,
+  };
+  bindTask(flow, binding);
+
+  const method = flow[request.step];
+  if (typeof method !== "function") {
+    throw new TransitionError(`the flow class has no step method '${request.step}'`, { where: pathspec, hint: "run `flowrun check` on the flow" });
+  }
+
+  let caught: ReturnType<typeof serializeError> | undefined;
+  if (request.recordFailure) {
+    caught = request.recordFailure;
+  } else {
+    try {
+      await (request.isJoin ? method.call(flow, joinInputs(loaded, parents)) : method.call(flow));
+    } catch (error) {
+      if (!request.catchError?.lastAttempt) throw error;
+      caught = serializeError(error);
+    }
+  }
+
+  if (caught) {
+    // @catchError: the failure becomes an artifact and the run takes the graph's transition.
+    const option = request.catchError!;
+    if (option.printException) publishTaskLog(logs, "stderr", `@catchError caught: ${caught.stack ?? caught.message}\n`);
+    if (option.var) flow[option.var] = { name: caught.name, message: caught.message, stack: caught.stack ?? null };
+    binding.next = caughtTransition(request.expected, pathspec);
+  } else {
+    checkTransition(binding.next, request.expected, pathspec);
+  }
+
+  const artifacts = await slots.collect(flow, initial);
+  const result: StepResult = { ok: true, artifacts, next: binding.next ?? null, caught };
+  const next = binding.next;
+  if (next?.foreach) result.foreachElements = await splitForeach(loaded, flow, next.foreach, request.maxNumSplits, pathspec);
+  if (next?.condition) result.chosen = chooseCase(flow, next, pathspec);
+  return result;
+}
+
+async function loadParents(loaded: LoadedFlow, parents: string[]): Promise<TaskRecord[]> {
+  return Promise.all(
+    parents.map(async (spec) => {
+      const [flow, runId, step, taskId] = spec.split("/") as [string, string, string, string];
+      const record = await loaded.metadata.getTask(flow, runId, step, taskId);
+      if (!record?.artifacts) throw new ArtifactError(`input task ${spec} has no committed artifacts`, { where: spec });
+      return record;
+    }),
+  );
+}
+
+function viewArtifacts(view: object): Record<string, ArtifactRef> {
+  const artifacts = (view as Record<symbol, Record<string, ArtifactRef>>)[INPUT_ARTIFACTS];
+  if (!artifacts) throw new TypeError("mergeArtifacts takes the join's `inputs` (or elements of it)");
+  return artifacts;
+}
+
+/** `inputs` of a join: one read-only lazy view per incoming task, also named by step for branches. */
+function joinInputs(loaded: LoadedFlow, parents: TaskRecord[]): readonly object[] {
+  const views = parents.map((parent) => {
+    const view: Record<string, unknown> = {};
+    Object.defineProperty(view, INPUT_ARTIFACTS, { value: parent.artifacts, enumerable: false });
+    const pathspec = `${parent.flow}/${parent.runId}/${parent.step}/${parent.taskId}`;
+    for (const [name, ref] of Object.entries(parent.artifacts!)) {
+      let cached: { value: unknown } | undefined;
+      Object.defineProperty(view, name, {
+        enumerable: true,
+        get: () => (cached ??= { value: loadArtifact(loaded.content, ref, `${pathspec} artifact '${name}'`) }).value,
+      });
+    }
+    return Object.freeze(view);
+  });
+  const steps = new Set(parents.map((p) => p.step));
+  if (steps.size === parents.length) parents.forEach((p, i) => Object.defineProperty(views, p.step, { value: views[i], enumerable: false }));
+  return Object.freeze(views);
+}
+
+function describe(next: NextCall | undefined | null): string {
+  if (!next) return "no this.next() call";
+  if (next.cases) return `this.next({ ${Object.entries(next.cases).map(([k, v]) => `${k}: this.${v}`).join(", ")} }, { condition: "${next.condition}" })`;
+  const targets = next.targets.map((t) => `this.${t}`).join(", ");
+  return next.foreach ? `this.next(${targets}, { foreach: "${next.foreach}" })` : `this.next(${targets})`;
+}
+
+function expectedCall(expected: ExpectedTransition): NextCall | undefined {
+  switch (expected.kind) {
+    case "end": return undefined;
+    case "foreach": return { targets: expected.next, foreach: expected.foreach };
+    case "switch": return { targets: [...new Set(Object.values(expected.switchCases ?? {}))], condition: expected.condition, cases: expected.switchCases };
+    default: return { targets: expected.next };
+  }
+}
+
+function checkTransition(actual: NextCall | undefined, expected: ExpectedTransition, pathspec: string): void {
+  const wanted = expectedCall(expected);
+  const same =
+    describe(actual) === describe(wanted) ||
+    (actual?.cases !== undefined && wanted?.cases !== undefined && actual.condition === wanted.condition &&
+      JSON.stringify(Object.entries(actual.cases).sort()) === JSON.stringify(Object.entries(wanted.cases).sort()));
+  if (!same) {
+    throw new TransitionError(`the step called ${describe(actual)} but the flow's graph says ${describe(wanted)}`, {
+      where: pathspec,
+      hint: "a step must end with the same this.next(...) call on every run; use a switch to choose at run time",
+    });
+  }
+}
+
+function caughtTransition(expected: ExpectedTransition, pathspec: string): NextCall | undefined {
+  if (expected.kind === "foreach" || expected.kind === "switch") {
+    throw new TransitionError(`@catchError cannot continue after a failed ${expected.kind} step: there is no value to ${expected.kind === "foreach" ? "split over" : "switch on"}`, {
+      where: pathspec,
+      hint: "catch the error inside the step and set the artifact yourself",
+    });
+  }
+  return expectedCall(expected);
+}
+
+async function splitForeach(loaded: LoadedFlow, flow: Record<string, unknown>, name: string, maxNumSplits: number, pathspec: string): Promise<ArtifactRef[]> {
+  const items = flow[name];
+  if (!Array.isArray(items)) {
+    throw new TransitionError(`foreach over '${name}', which is ${items === undefined ? "not set" : `a ${typeof items}`}, not an array`, {
+      where: pathspec,
+      hint: `assign an array to this.${name} before this.next(..., { foreach: "${name}" })`,
+    });
+  }
+  if (items.length > maxNumSplits) {
+    throw new TransitionError(`foreach over '${name}' would make ${items.length} splits, more than --max-num-splits ${maxNumSplits}`, {
+      where: pathspec,
+      hint: `raise --max-num-splits, or split '${name}' into fewer, larger items`,
+    });
+  }
+  return Promise.all(items.map((item, i) => loaded.content.save(`${name}[${i}]`, item)));
+}
+
+function chooseCase(flow: Record<string, unknown>, next: NextCall, pathspec: string): string {
+  const value = flow[next.condition!];
+  const target = typeof value === "string" ? next.cases![value] : undefined;
+  if (!target) {
+    throw new TransitionError(`switch on '${next.condition}' = ${JSON.stringify(value)} has no branch`, {
+      where: pathspec,
+      hint: `set this.${next.condition} to one of: ${Object.keys(next.cases!).map((c) => JSON.stringify(c)).join(", ")}`,
+    });
+  }
+  return target;
+}

@@ -1,0 +1,35 @@
+// Module resolution hooks registered inside every task worker (module.register), running
+// in Node's loader thread. Plain JS: they load before tsx can compile anything.
+//
+// - `flowrun` always resolves to the runtime that is running the flow, whatever copy the
+//   flow's own folder might hold, so `current`, `FlowSpec` and the decorators the flow sees
+//   are the ones the worker drives.
+// - With a dependency environment (`envDir`), bare imports resolve from that environment's
+//   node_modules first, then as usual. Node built-ins are never redirected.
+import { isBuiltin } from "node:module";
+import { pathToFileURL } from "node:url";
+
+let flowrunUrl;
+let envParentUrl;
+
+export async function initialize(data) {
+  flowrunUrl = data.flowrunUrl;
+  envParentUrl = data.envDir ? pathToFileURL(`${data.envDir}/package.json`).href : undefined;
+}
+
+function isBare(specifier) {
+  return !/^(\.{0,2}\/|[a-zA-Z][a-zA-Z0-9+.-]*:|#)/.test(specifier);
+}
+
+export async function resolve(specifier, context, nextResolve) {
+  // Through the rest of the chain (not short-circuited) so tsx can claim a .ts entry.
+  if (specifier === "flowrun") return nextResolve(flowrunUrl, context);
+  if (envParentUrl && isBare(specifier) && !isBuiltin(specifier)) {
+    try {
+      return await nextResolve(specifier, { ...context, parentURL: envParentUrl });
+    } catch (error) {
+      if (error?.code !== "ERR_MODULE_NOT_FOUND") throw error;
+    }
+  }
+  return nextResolve(specifier, context);
+}

@@ -1,0 +1,131 @@
+/**
+ * Runs inside a piscina worker thread: imports the flow once per worker, then executes
+ * one task per request. Nothing here throws across the thread boundary: every failure is
+ * returned as a serialised error, because piscina would strip its type and fields.
+ */
+import { pathToFileURL } from "node:url";
+import { FlowDefinitionError, FlowrunError, serializeError, type SerializedError } from "../../src/errors.js";
+import { setCurrentState } from "../../src/flow/current.js";
+import { isFlowClass, type FlowSpec } from "../../src/flow/flowspec.js";
+import { classMetadata, flowOptionsOf, stepsOf } from "../../src/flow/registry.js";
+import { declaredParameters, resolveParameterValues } from "../../src/flow/parameter-values.js";
+import { ContentStore, type ArtifactRef } from "../datastore/content-store.js";
+import { openBackend } from "../datastore/open-backend.js";
+import { MetadataStore } from "../metadata/metadata-store.js";
+import type { ParametersRequest, ParametersResponse, TaskFailure, TaskRequest, TaskSuccess, WorkerRequest, WorkerResponse, WorkerSetup } from "../protocol.js";
+import { executeStep } from "./execute-step.js";
+import { installLogCapture, newTaskLogContext, runWithTaskLogs } from "./log-capture.js";
+
+export interface LoadedFlow {
+  flowClass: typeof FlowSpec;
+  content: ContentStore;
+  metadata: MetadataStore;
+}
+
+export async function createTaskHandler(setup: WorkerSetup): Promise<(request: WorkerRequest) => Promise<WorkerResponse>> {
+  installLogCapture(setup.logChannel);
+  let loaded: LoadedFlow | undefined;
+  let loadError: SerializedError | undefined;
+  try {
+    const backend = await openBackend(setup.datastore);
+    const flowClass = findFlowClass(await importFlow(setup.flowFile), setup.flowFile);
+    loaded = { flowClass, content: new ContentStore(backend), metadata: new MetadataStore(backend) };
+  } catch (error) {
+    loadError = serializeError(error);
+  }
+  return async (request) => {
+    if (!loaded) return { ok: false, error: loadError!, logMessages: 0 };
+    return request.kind === "parameters" ? resolveParameters(loaded, request) : runTask(loaded, request);
+  };
+}
+
+async function importFlow(flowFile: string): Promise<Record<string, unknown>> {
+  try {
+    return await import(pathToFileURL(flowFile).href);
+  } catch (error) {
+    if (error instanceof FlowrunError) throw error;
+    // esbuild reports "file:line:col: ERROR: ..." inside a longer message: keep that line.
+    const message = (error as Error).message ?? String(error);
+    const located = message.split("\n").find((line) => line.includes(flowFile) && /:\d+:\d+/.test(line));
+    throw new FlowDefinitionError(`cannot load the flow: ${located?.trim() ?? message.split("\n")[0]}`, {
+      where: flowFile,
+      hint: "fix the error above; `flowrun check` validates the flow without running it",
+      cause: error,
+    });
+  }
+}
+
+function findFlowClass(module: Record<string, unknown>, flowFile: string): typeof FlowSpec {
+  const candidates = [module.default, ...Object.values(module)].filter(isFlowClass);
+  if (candidates.length === 0) {
+    throw new FlowDefinitionError("the file exports no FlowSpec class", {
+      where: flowFile,
+      hint: "write `export default class MyFlow extends FlowSpec { ... }`",
+    });
+  }
+  const flowClass = candidates[0]!;
+  for (const [name, record] of stepsOf(classMetadata(flowClass))) {
+    if (!record.isStep) {
+      throw new FlowDefinitionError(`method '${name}' has step decorators but no @step`, { where: flowFile, hint: `add @step to ${name}` });
+    }
+  }
+  return flowClass;
+}
+
+async function resolveParameters(loaded: LoadedFlow, request: ParametersRequest): Promise<ParametersResponse | TaskFailure> {
+  const metadata = classMetadata(loaded.flowClass);
+  const flowOptions = flowOptionsOf(metadata);
+  const steps = Object.fromEntries([...stepsOf(metadata)].map(([name, record]) => [name, record.decorators]));
+  const projectName = flowOptions.project?.name ?? null;
+  setCurrentState({ ...request.current, projectName, branchName: projectName ? request.current.branchName : null });
+  try {
+    const flow = new loaded.flowClass();
+    const values = resolveParameterValues(declaredParameters(flow), request.raw);
+    const refs: Record<string, ArtifactRef> = {};
+    await Promise.all(values.map(async (p) => void (refs[p.field] = await loaded.content.save(p.field, p.value))));
+    const preview = Object.fromEntries(values.map((p) => [p.name, jsonPreview(p.value)]));
+    return { ok: true, refs, preview, steps, flowOptions: structuredClone(flowOptions) };
+  } catch (error) {
+    return { ok: false, error: serializeError(error), logMessages: 0 };
+  } finally {
+    setCurrentState(undefined);
+  }
+}
+
+function jsonPreview(value: unknown): unknown {
+  if (typeof value === "string" && value.length > 200) return `${value.slice(0, 200)}… (${value.length} chars)`;
+  if (typeof value === "bigint") return value.toString();
+  return value;
+}
+
+async function runTask(loaded: LoadedFlow, request: TaskRequest): Promise<TaskSuccess | TaskFailure> {
+  const { current } = request;
+  const logs = newTaskLogContext(`${current.flowName}/${current.runId}/${current.stepName}/${current.taskId}`, current.retryCount);
+  const savedEnv = applyEnv(request.envVars);
+  setCurrentState(current);
+  try {
+    const result = await runWithTaskLogs(logs, () => executeStep(loaded, request, logs));
+    return { ...result, logMessages: logs.messages };
+  } catch (error) {
+    return { ok: false, error: serializeError(error), logMessages: logs.messages };
+  } finally {
+    setCurrentState(undefined);
+    restoreEnv(savedEnv);
+  }
+}
+
+function applyEnv(vars: Record<string, string> | undefined): Record<string, string | undefined> {
+  const saved: Record<string, string | undefined> = {};
+  for (const [key, value] of Object.entries(vars ?? {})) {
+    saved[key] = process.env[key];
+    process.env[key] = value;
+  }
+  return saved;
+}
+
+function restoreEnv(saved: Record<string, string | undefined>): void {
+  for (const [key, value] of Object.entries(saved)) {
+    if (value === undefined) delete process.env[key];
+    else process.env[key] = value;
+  }
+}

@@ -1,0 +1,37 @@
+/** `flowrun dump PATHSPEC [--artifact NAME] [--json]`: artifacts of a task (a run: its end task; a step: each task). */
+import { inspect } from "node:util";
+import { Run, type Task } from "../../client/objects.js";
+import { namespace } from "../../client/namespace.js";
+import { UsageError } from "../../errors.js";
+import { parseInspectArgs, parsePathspec } from "./inspect-args.js";
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseInspectArgs(argv, { artifact: { value: true }, json: {} });
+  const spec = parsePathspec(args.positionals[0], "dump");
+  if (!spec.runId) throw new UsageError("flowrun dump needs at least Flow/runId");
+  namespace(null);
+  const run = await Run.get(`${spec.flow}/${spec.runId}`, { datastore: args.datastore });
+  let tasks: Task[];
+  if (!spec.step) {
+    process.stdout.write(`${run.pathspec}  ${run.status}  parameters ${JSON.stringify(run.parameters)}\n`);
+    process.stdout.write(`steps: ${(await run.steps()).map((s) => s.name).join(", ")}\n`);
+    if (!run.successful) return 0;
+    tasks = [await run.endTask()];
+  } else {
+    const step = await run.step(spec.step);
+    tasks = spec.taskId ? [await step.task(spec.taskId)] : await step.tasks();
+  }
+  const name = typeof args.options.artifact === "string" ? args.options.artifact : undefined;
+  for (const task of tasks) {
+    const values = name ? { [name]: await task.artifact(name) } : await task.artifacts();
+    if (args.options.json) {
+      process.stdout.write(`${JSON.stringify({ task: task.pathspec, artifacts: values }, (_k, v) => (typeof v === "bigint" ? v.toString() : v))}\n`);
+      continue;
+    }
+    process.stdout.write(`${task.pathspec}${task.successful ? "" : " (not successful)"}\n`);
+    for (const [key, value] of Object.entries(values)) {
+      process.stdout.write(`  ${key} = ${inspect(value, { depth: 3, maxArrayLength: 20, maxStringLength: 400, breakLength: 100 }).replace(/\n/g, "\n    ")}\n`);
+    }
+  }
+  return 0;
+}

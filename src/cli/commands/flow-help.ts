@@ -1,0 +1,18 @@
+/** `flowrun <flow.ts> --help`: the flow's parameters, read from its source (no user code runs). */
+import { loadFlowGraph } from "../../graph/parse-flow.js";
+
+export async function run(argv: string[]): Promise<number> {
+  const graph = loadFlowGraph(argv[0]!);
+  const lines = [`${graph.className}${graph.doc ? ` — ${graph.doc.split("\n")[0]}` : ""}`, "", `Usage: flowrun run ${argv[0]} [--<param> value]... [run options]`, ""];
+  if (graph.parameters.length === 0) lines.push("This flow takes no parameters.");
+  else lines.push("Parameters:");
+  for (const p of graph.parameters) {
+    const type = p.kind === "IncludeFile" ? "file path" : p.typeName ?? "value";
+    const flag = p.typeName === "Boolean" ? `--${p.name} / --no-${p.name}` : `--${p.name} <${type}>`;
+    const extras = [p.required ? "required" : undefined, p.defaultText !== undefined ? `default: ${p.defaultText}` : undefined].filter(Boolean).join("; ");
+    lines.push(`  ${flag.padEnd(34)} ${p.help ?? ""}${extras ? ` (${extras})` : ""}`);
+  }
+  lines.push("", "Run options: flowrun --help");
+  process.stdout.write(`${lines.join("\n")}\n`);
+  return 0;
+}

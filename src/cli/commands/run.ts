@@ -1,0 +1,110 @@
+/** `flowrun run <flow.ts> [options] [--<param> value]...` */
+import { writeFileSync } from "node:fs";
+import { relative } from "node:path";
+import { runFlow, type RunFlowResult } from "../../../runtime/run-flow.js";
+import { ConsoleReporter, formatDuration } from "../../../runtime/scheduler/progress-reporter.js";
+import { datastoreConfig } from "../../datastore-config.js";
+import { loadFlowGraph } from "../../graph/parse-flow.js";
+import { ParameterError, UsageError } from "../../errors.js";
+import { intOption, parseArgv, stringOption, type OptionSpec } from "../argv.js";
+import { parseWithDecorators } from "../with-decorators.js";
+import { printFailure } from "../report-failure.js";
+
+export const RUN_OPTIONS: Record<string, OptionSpec> = {
+  production: {},
+  branch: { value: true },
+  tag: { value: true, repeat: true },
+  "max-workers": { value: true },
+  "max-num-splits": { value: true },
+  datastore: { value: true },
+  "datastore-root": { value: true },
+  with: { value: true, repeat: true },
+  "run-id-file": { value: true },
+  quiet: { value: false },
+  isolate: {},
+  debug: {},
+};
+
+export async function run(argv: string[]): Promise<number> {
+  const flowFile = argv[0];
+  if (!flowFile || flowFile.startsWith("--")) throw new UsageError("flowrun run needs a flow file", { hint: "flowrun run ./flows/Hello.ts" });
+  const graph = loadFlowGraph(flowFile);
+  const params = new Map(graph.parameters.map((p) => [p.name, p]));
+  const args = parseArgv(argv.slice(1), RUN_OPTIONS, (name) => {
+    const param = params.get(name);
+    if (!param) return undefined;
+    return param.typeName === "Boolean" ? false : param.typeName ? true : undefined;
+  });
+  if (args.positionals.length > 0) throw new UsageError(`unexpected argument "${args.positionals[0]}"`, { hint: "parameters are passed as --name value" });
+  const rawParameters: Record<string, string | boolean> = {};
+  for (const { name, value } of args.extra) {
+    if (!params.has(name)) {
+      const valid = [...params.keys()].map((n) => `--${n}`);
+      throw new (valid.length ? ParameterError : UsageError)(`unknown option --${name}`, {
+        hint: `${valid.length ? `parameters of ${graph.className}: ${valid.join(", ")}; ` : ""}run options: ${Object.keys(RUN_OPTIONS).map((n) => `--${n}`).join(" ")}`,
+      });
+    }
+    rawParameters[name] = value;
+  }
+  const withDecorators = parseWithDecorators((args.options.with as string[] | undefined) ?? []);
+  if (args.options.isolate) withDecorators.isolate = true;
+  const datastore = datastoreConfig({ datastore: stringOption(args, "datastore"), root: stringOption(args, "datastore-root") });
+  const quiet = args.options.quiet === true;
+  const reporter = new ConsoleReporter(quiet);
+  if (args.options.production && datastore.kind === "local" && !quiet) {
+    process.stderr.write(`warning: --production on the local datastore (${datastore.root}): nobody else can see these results; use --datastore s3 to share them\n`);
+  }
+  const controller = new AbortController();
+  const onSignal = (signal: string) => {
+    process.stderr.write(`\n${signal}: stopping — running tasks finish and are kept; resume with \`flowrun resume ${flowFile}\`\n`);
+    controller.abort();
+  };
+  process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
+  const runIdFile = stringOption(args, "run-id-file");
+  const result = await runFlow({
+    flowFile,
+    rawParameters,
+    datastore,
+    maxWorkers: intOption(args, "max-workers", 16),
+    maxNumSplits: intOption(args, "max-num-splits", 10_000),
+    production: args.options.production === true,
+    branch: stringOption(args, "branch"),
+    tags: (args.options.tag as string[] | undefined) ?? [],
+    withDecorators,
+    reporter,
+    signal: controller.signal,
+    onRunId: (runId) => {
+      if (runIdFile) writeFileSync(runIdFile, runId);
+      if (!quiet) reporter.info(`Run ${graph.className}/${runId} started (datastore: ${datastore.root})`);
+    },
+  });
+  process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
+  printSummary(result, flowFile, quiet);
+  return result.status === "succeeded" ? 0 : 1;
+}
+
+export function printSummary(result: RunFlowResult, flowFile: string, quiet: boolean): void {
+  const pathspec = `${result.flow}/${result.runId}`;
+  if (quiet) {
+    process.stdout.write(`${result.runId}\n`);
+    if (result.status !== "succeeded") printFailure(result, flowFile);
+    return;
+  }
+  const icon = result.status === "succeeded" ? "✓" : "✗";
+  const lines = [
+    "",
+    `${icon} Run ${pathspec} ${result.status}: ${result.steps} steps, ${result.tasks} tasks, ${formatDuration(result.durationMs)}`,
+  ];
+  if (result.status === "succeeded") {
+    lines.push(
+      "  Inspect it:",
+      `    flowrun dump ${pathspec}                  # artifacts of the end step`,
+      `    flowrun logs ${pathspec}/start            # a step's output`,
+      `    node --input-type=module -e 'import { Run } from "flowrun"; console.log(await (await Run.get("${pathspec}")).data())'`,
+    );
+    process.stdout.write(`${lines.join("\n")}\n`);
+  } else {
+    process.stdout.write(`${lines.join("\n")}\n`);
+    printFailure(result, relative(process.cwd(), flowFile) || flowFile);
+  }
+}

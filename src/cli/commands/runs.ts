@@ -1,0 +1,26 @@
+/** `flowrun runs [FLOW]`: runs in the current namespace, newest first. */
+import { clientDatastore } from "../../client/client-datastore.js";
+import { getNamespace, inNamespace } from "../../client/namespace.js";
+import { formatDuration } from "../../../runtime/scheduler/progress-reporter.js";
+import { parseInspectArgs } from "./inspect-args.js";
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseInspectArgs(argv);
+  const store = await clientDatastore(args.datastore);
+  const flowName = args.positionals[0];
+  const records = (await store.metadata.listRuns(flowName))
+    .filter((r) => (!flowName || r.flow === flowName) && inNamespace([...r.systemTags, ...r.tags]))
+    .reverse();
+  if (records.length === 0) {
+    process.stdout.write(`no runs${flowName ? ` of ${flowName}` : ""} in namespace ${JSON.stringify(getNamespace())} at ${args.datastore.root}\n  hint: --all-namespaces shows everyone's runs\n`);
+    return 0;
+  }
+  const rows = records.map((r) => {
+    const duration = r.finishedAt ? formatDuration(Date.parse(r.finishedAt) - Date.parse(r.createdAt)) : "";
+    return [`${r.flow}/${r.runId}`, r.status, r.createdAt.replace("T", " ").slice(0, 19), duration, r.user, [...r.tags].join(",")];
+  });
+  const header = ["RUN", "STATUS", "STARTED", "TOOK", "USER", "TAGS"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  for (const row of [header, ...rows]) process.stdout.write(`${row.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()}\n`);
+  return 0;
+}

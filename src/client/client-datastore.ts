@@ -1,0 +1,25 @@
+/** The datastore the client reads: FLOWRUN_DATASTORE / FLOWRUN_DATASTORE_ROOT, else `.flowrun/` here. */
+import { ContentStore } from "../../runtime/datastore/content-store.js";
+import { openBackend } from "../../runtime/datastore/open-backend.js";
+import type { DatastoreConfig } from "../../runtime/datastore/storage-backend.js";
+import { MetadataStore } from "../../runtime/metadata/metadata-store.js";
+import { datastoreConfig } from "../datastore-config.js";
+
+export interface ClientDatastore {
+  config: DatastoreConfig;
+  metadata: MetadataStore;
+  content: ContentStore;
+}
+
+const open = new Map<string, Promise<ClientDatastore>>();
+
+export function clientDatastore(config: DatastoreConfig = datastoreConfig()): Promise<ClientDatastore> {
+  const key = `${config.kind}:${config.root}`;
+  let store = open.get(key);
+  if (!store) {
+    store = openBackend(config).then((backend) => ({ config, metadata: new MetadataStore(backend), content: new ContentStore(backend) }));
+    store.catch(() => open.delete(key));
+    open.set(key, store);
+  }
+  return store;
+}

@@ -1,0 +1,195 @@
+/**
+ * Reading results: `Flow` -> `Run` -> `Step` -> `Task` -> artifacts, the same for a local
+ * or an S3 datastore. Objects are snapshots of the metadata when they were read; artifact
+ * values load only when asked for.
+ */
+import { NotFoundError } from "../errors.js";
+import type { RunRecord, TaskRecord } from "../../runtime/metadata/records.js";
+import type { DatastoreConfig } from "../../runtime/datastore/storage-backend.js";
+import { clientDatastore, type ClientDatastore } from "./client-datastore.js";
+import { getNamespace, inNamespace } from "./namespace.js";
+
+export interface ClientOptions {
+  /** Read this datastore instead of the one FLOWRUN_DATASTORE* / `.flowrun/` names. */
+  datastore?: DatastoreConfig;
+}
+
+function allTags(run: RunRecord): string[] {
+  return [...run.systemTags, ...run.tags];
+}
+
+function namespaceHint(): string {
+  return `the current namespace is ${JSON.stringify(getNamespace())}; call namespace(null) to see every run`;
+}
+
+export class Flow {
+  constructor(readonly name: string, private readonly options: ClientOptions = {}) {}
+
+  get pathspec(): string {
+    return this.name;
+  }
+
+  /** Runs in the current namespace, newest first. */
+  async runs(): Promise<Run[]> {
+    const store = await clientDatastore(this.options.datastore);
+    const records = await store.metadata.listRuns(this.name);
+    return records.filter((r) => r.flow === this.name && inNamespace(allTags(r))).reverse().map((r) => new Run(r, store));
+  }
+
+  async latestRun(): Promise<Run> {
+    const run = (await this.runs())[0];
+    if (!run) throw new NotFoundError(`flow ${this.name} has no runs`, { where: this.name, hint: namespaceHint() });
+    return run;
+  }
+
+  async latestSuccessfulRun(): Promise<Run> {
+    const run = (await this.runs()).find((r) => r.successful);
+    if (!run) throw new NotFoundError(`flow ${this.name} has no successful run`, { where: this.name, hint: namespaceHint() });
+    return run;
+  }
+}
+
+export class Run {
+  /** @internal */
+  constructor(private readonly record: RunRecord, private readonly store: ClientDatastore) {}
+
+  /** `Run.get("Flow/runId")` */
+  static async get(pathspec: string, options: ClientOptions = {}): Promise<Run> {
+    const [flow, runId, extra] = pathspec.split("/");
+    if (!flow || !runId || extra !== undefined) {
+      throw new NotFoundError(`"${pathspec}" is not a run pathspec`, { hint: "a run pathspec looks like Flow/runId" });
+    }
+    const store = await clientDatastore(options.datastore);
+    const record = await store.metadata.getRun(flow, runId);
+    if (!record) throw new NotFoundError(`run ${pathspec} does not exist`, { where: pathspec, hint: `\`flowrun runs ${flow}\` lists its runs` });
+    if (!inNamespace(allTags(record))) throw new NotFoundError(`run ${pathspec} is not in the current namespace`, { where: pathspec, hint: namespaceHint() });
+    return new Run(record, store);
+  }
+
+  get id(): string { return this.record.runId; }
+  get flow(): string { return this.record.flow; }
+  get pathspec(): string { return `${this.record.flow}/${this.record.runId}`; }
+  get status(): RunRecord["status"] { return this.record.status; }
+  get successful(): boolean { return this.record.status === "succeeded"; }
+  get finished(): boolean { return this.record.status !== "running"; }
+  get createdAt(): Date { return new Date(this.record.createdAt); }
+  get finishedAt(): Date | null { return this.record.finishedAt ? new Date(this.record.finishedAt) : null; }
+  get tags(): string[] { return allTags(this.record); }
+  get user(): string { return this.record.user; }
+  get parameters(): Record<string, unknown> { return { ...this.record.parameters }; }
+  get originRunId(): string | null { return this.record.originRunId ?? null; }
+  get codeHash(): string { return this.record.codeHash; }
+  get environments(): Record<string, Record<string, string>> { return { ...this.record.environments }; }
+  /** The run's metadata record as stored. */
+  get metadata(): Readonly<RunRecord> { return this.record; }
+
+  /** Steps that have at least one task, in the order they first ran. */
+  async steps(): Promise<Step[]> {
+    const tasks = await this.store.metadata.listTasks(this.flow, this.id);
+    const byStep = new Map<string, TaskRecord[]>();
+    for (const task of tasks.sort((a, b) => Number(a.taskId) - Number(b.taskId))) {
+      if (!byStep.has(task.step)) byStep.set(task.step, []);
+      byStep.get(task.step)!.push(task);
+    }
+    return [...byStep].map(([name, records]) => new Step(this.pathspec, name, records, this.store));
+  }
+
+  async step(name: string): Promise<Step> {
+    const records = await this.store.metadata.listTasks(this.flow, this.id, name);
+    if (records.length === 0) {
+      throw new NotFoundError(`step ${this.pathspec}/${name} has no tasks`, { where: `${this.pathspec}/${name}`, hint: "check the step name; `flowrun dump` lists a run's steps" });
+    }
+    return new Step(this.pathspec, name, records.sort((a, b) => Number(a.taskId) - Number(b.taskId)), this.store);
+  }
+
+  /** The task of the `end` step (where a run's results are). */
+  async endTask(): Promise<Task> {
+    return (await this.step("end")).task();
+  }
+
+  /** An artifact of the run's `end` step. */
+  async artifact<T = unknown>(name: string): Promise<T> {
+    return (await this.endTask()).artifact<T>(name);
+  }
+
+  /** Every artifact of the `end` step. */
+  async data(): Promise<Record<string, unknown>> {
+    return (await this.endTask()).artifacts();
+  }
+}
+
+export class Step {
+  /** @internal */
+  constructor(readonly runPathspec: string, readonly name: string, private readonly records: TaskRecord[], private readonly store: ClientDatastore) {}
+
+  get pathspec(): string { return `${this.runPathspec}/${this.name}`; }
+
+  /** Tasks in foreach index order (then task ID). */
+  async tasks(): Promise<Task[]> {
+    const done = await this.store.metadata.doneTasks(this.records[0]!.flow, this.records[0]!.runId, this.name);
+    return [...this.records]
+      .sort((a, b) => (a.foreachStack.at(-1)?.index ?? 0) - (b.foreachStack.at(-1)?.index ?? 0) || Number(a.taskId) - Number(b.taskId))
+      .map((r) => new Task(r, done.has(`${r.step}/${r.taskId}`), this.store));
+  }
+
+  /** The step's task; for a foreach step, its first split. */
+  async task(id?: string): Promise<Task> {
+    const tasks = await this.tasks();
+    const task = id === undefined ? tasks.find((t) => t.successful) ?? tasks[0] : tasks.find((t) => t.id === id);
+    if (!task) throw new NotFoundError(`task ${this.pathspec}/${id} does not exist`, { where: this.pathspec });
+    return task;
+  }
+}
+
+export class Task {
+  /** @internal */
+  constructor(private readonly record: TaskRecord, readonly successful: boolean, private readonly store: ClientDatastore) {}
+
+  static async get(pathspec: string, options: ClientOptions = {}): Promise<Task> {
+    const [flow, runId, step, taskId] = pathspec.split("/");
+    const run = await Run.get(`${flow}/${runId}`, options);
+    return (await run.step(step ?? "")).task(taskId);
+  }
+
+  get id(): string { return this.record.taskId; }
+  get step(): string { return this.record.step; }
+  get pathspec(): string { return `${this.record.flow}/${this.record.runId}/${this.record.step}/${this.record.taskId}`; }
+  /** Position in the innermost foreach, or null outside one. */
+  get index(): number | null { return this.record.foreachStack.filter((f) => f.kind === "foreach").at(-1)?.index ?? null; }
+  get attempt(): number { return this.record.attempt; }
+  get finished(): boolean { return this.record.status !== "running"; }
+  get exception(): { name: string; message: string; stack?: string } | null { return this.record.exception ?? null; }
+  get clonedFrom(): string | null { return this.record.clonedFrom ?? null; }
+  get startedAt(): Date { return new Date(this.record.startedAt); }
+  get durationMs(): number | null { return this.record.durationMs ?? null; }
+  get metadata(): Readonly<TaskRecord> { return this.record; }
+
+  artifactNames(): string[] {
+    return Object.keys(this.record.artifacts ?? {});
+  }
+
+  async artifact<T = unknown>(name: string): Promise<T> {
+    const ref = this.record.artifacts?.[name];
+    if (!ref) {
+      throw new NotFoundError(`${this.pathspec} has no artifact '${name}'`, {
+        where: this.pathspec,
+        hint: this.artifactNames().length ? `its artifacts: ${this.artifactNames().join(", ")}` : "the task stored no artifacts (did it succeed?)",
+      });
+    }
+    return (await this.store.content.load(ref, `${this.pathspec} artifact '${name}'`)) as T;
+  }
+
+  async artifacts(): Promise<Record<string, unknown>> {
+    const names = this.artifactNames();
+    const values = await Promise.all(names.map((n) => this.artifact(n)));
+    return Object.fromEntries(names.map((n, i) => [n, values[i]]));
+  }
+
+  stdout(): Promise<string> {
+    return this.store.metadata.readLog(this.record.logKey, "stdout");
+  }
+
+  stderr(): Promise<string> {
+    return this.store.metadata.readLog(this.record.logKey, "stderr");
+  }
+}

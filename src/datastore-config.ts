@@ -1,0 +1,24 @@
+/** Which datastore a command or the client uses: flags, then FLOWRUN_* variables, then `.flowrun/`. */
+import { resolve } from "node:path";
+import type { DatastoreConfig } from "../runtime/datastore/storage-backend.js";
+import { UsageError } from "./errors.js";
+
+export function datastoreConfig(flags: { datastore?: string; root?: string } = {}): DatastoreConfig {
+  const kind = flags.datastore ?? process.env.FLOWRUN_DATASTORE ?? "local";
+  if (kind !== "local" && kind !== "s3") {
+    throw new UsageError(`unknown datastore "${kind}"`, { hint: "use --datastore local or --datastore s3 (or FLOWRUN_DATASTORE)" });
+  }
+  const root = flags.root ?? process.env.FLOWRUN_DATASTORE_ROOT;
+  if (kind === "s3") {
+    if (!root?.startsWith("s3://")) {
+      throw new UsageError(`the S3 datastore needs a root like s3://bucket/prefix${root ? `, got "${root}"` : ""}`, {
+        hint: "pass --datastore-root s3://bucket/prefix or set FLOWRUN_DATASTORE_ROOT",
+      });
+    }
+    return { kind, root };
+  }
+  if (root?.startsWith("s3://")) {
+    throw new UsageError(`--datastore-root ${root} is an S3 location but the datastore is local`, { hint: "add --datastore s3" });
+  }
+  return { kind, root: resolve(root ?? ".flowrun") };
+}

@@ -1,0 +1,50 @@
+/**
+ * `current`: what the running task knows about itself. The runtime fills a state object
+ * under a global symbol before each task (one task runs at a time in a worker thread).
+ */
+import { TASK_STATE } from "./registry.js";
+
+export interface CurrentState {
+  flowName: string;
+  runId: string;
+  stepName: string;
+  taskId: string;
+  retryCount: number;
+  originRunId: string | null;
+  isProduction: boolean;
+  projectName: string | null;
+  branchName: string | null;
+  namespace: string;
+  username: string;
+  tags: string[];
+}
+
+function state(): CurrentState {
+  const value = (globalThis as Record<symbol, unknown>)[TASK_STATE] as CurrentState | undefined;
+  if (!value) throw new Error("`current` is only available while a flowrun task runs");
+  return value;
+}
+
+export function setCurrentState(value: CurrentState | undefined): void {
+  (globalThis as Record<symbol, unknown>)[TASK_STATE] = value;
+}
+
+export const current = {
+  get flowName() { return state().flowName; },
+  get runId() { return state().runId; },
+  get stepName() { return state().stepName; },
+  get taskId() { return state().taskId; },
+  /** `Flow/runId/step/taskId` */
+  get pathspec() {
+    const s = state();
+    return `${s.flowName}/${s.runId}/${s.stepName}/${s.taskId}`;
+  },
+  get retryCount() { return state().retryCount; },
+  get originRunId() { return state().originRunId; },
+  get isProduction() { return state().isProduction; },
+  get projectName() { return state().projectName; },
+  get branchName() { return state().branchName; },
+  get namespace() { return state().namespace; },
+  get username() { return state().username; },
+  get tags(): readonly string[] { return state().tags; },
+};

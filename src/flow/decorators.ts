@@ -1,0 +1,86 @@
+/**
+ * Step and flow decorators (TC39 standard decorators; `experimentalDecorators` must be off).
+ * They only record options in the class metadata; the runtime reads them from there.
+ */
+import { flowOptionsOf, stepsOf, type StepDecorators, type StepRecord } from "./registry.js";
+
+type Method = (this: any, ...args: any[]) => any;
+type MethodDecorator = (value: Method, context: ClassMethodDecoratorContext) => void;
+
+function recordFor(context: ClassMethodDecoratorContext): StepRecord {
+  if (context.static || context.private || typeof context.name !== "string") {
+    throw new TypeError(`flowrun decorators apply to public instance methods, not ${String(context.name)}`);
+  }
+  const steps = stepsOf(context.metadata as Record<symbol, unknown>);
+  let record = steps.get(context.name);
+  if (!record) {
+    record = { name: context.name, isStep: false, decorators: {} };
+    steps.set(context.name, record);
+  }
+  return record;
+}
+
+function stepOption<K extends keyof StepDecorators>(key: K, value: StepDecorators[K]): MethodDecorator {
+  return (_method, context) => {
+    recordFor(context).decorators[key] = value;
+  };
+}
+
+/** Marks a method as a step of the flow. */
+export function step(_method: Method, context: ClassMethodDecoratorContext): void {
+  recordFor(context).isStep = true;
+}
+
+/** Re-runs a failed task up to `times` more times, waiting `delaySeconds` between attempts. */
+export function retry(options: { times?: number; delaySeconds?: number } = {}): MethodDecorator {
+  return stepOption("retry", { times: options.times ?? 3, delaySeconds: options.delaySeconds ?? 0 });
+}
+
+/** Stores the step's failure in the artifact `var` (if given) and lets the run continue. */
+export function catchError(options: { var?: string; printException?: boolean } = {}): MethodDecorator {
+  return stepOption("catchError", { var: options.var, printException: options.printException ?? true });
+}
+
+/** Fails the task (the worker is stopped) when it runs longer than the given time. */
+export function timeout(options: { seconds?: number; minutes?: number; hours?: number }): MethodDecorator {
+  const seconds = (options.seconds ?? 0) + (options.minutes ?? 0) * 60 + (options.hours ?? 0) * 3600;
+  if (!(seconds > 0)) throw new TypeError("@timeout needs a positive seconds, minutes or hours");
+  return stepOption("timeout", { seconds });
+}
+
+/** Resources for the step's workers; `memory` (MB) is enforced as the worker's heap limit. */
+export function resources(options: { cpu?: number; memory?: number }): MethodDecorator {
+  return stepOption("resources", { cpu: options.cpu, memory: options.memory });
+}
+
+/** Environment variables set while the step's tasks run. */
+export function environment(options: { vars: Record<string, string> }): MethodDecorator {
+  return stepOption("environment", { vars: { ...options.vars } });
+}
+
+/** Runs every task of the step in a fresh worker (no module state shared between tasks). */
+export function isolate(_method: Method, context: ClassMethodDecoratorContext): void {
+  recordFor(context).decorators.isolate = true;
+}
+
+/**
+ * npm packages for a step (or, on the class, for every step): bare imports inside the step
+ * resolve to an environment built with exactly these version ranges.
+ */
+export function dependencies(options: { packages: Record<string, string> }) {
+  return (_target: unknown, context: ClassMethodDecoratorContext | ClassDecoratorContext): void => {
+    const packages = { ...options.packages };
+    if (context.kind === "class") flowOptionsOf(context.metadata as Record<symbol, unknown>).dependencies = { packages };
+    else recordFor(context as ClassMethodDecoratorContext).decorators.dependencies = { packages };
+  };
+}
+
+/** Groups the flow's runs into a project namespace with branches (`user.<name>`, `test.<b>`, `prod`). */
+export function project(options: { name: string }) {
+  if (!/^[a-z0-9_][a-z0-9_.-]*$/i.test(options.name)) {
+    throw new TypeError(`@project name "${options.name}" may only hold letters, digits, '_', '.', '-'`);
+  }
+  return (_target: unknown, context: ClassDecoratorContext): void => {
+    flowOptionsOf(context.metadata as Record<symbol, unknown>).project = { name: options.name };
+  };
+}

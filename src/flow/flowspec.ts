@@ -1,0 +1,154 @@
+/**
+ * `FlowSpec`: the base class of every flow. A flow's steps are its `@step` methods; the
+ * runtime creates one instance per task, fills it with the task's input artifacts (loaded
+ * lazily), calls the step, and persists the own enumerable fields the step leaves behind.
+ */
+import { ArtifactError, TransitionError } from "../errors.js";
+import { FLOWSPEC_BRAND } from "./registry.js";
+
+const TASK = Symbol.for("flowrun.task");
+/** On each element of a join's `inputs`: the artifacts of the task it stands for. */
+export const INPUT_ARTIFACTS = Symbol.for("flowrun.inputArtifacts");
+
+type StepFn = (...args: any[]) => unknown;
+
+/** The transition a step asked for, by step names. */
+export interface NextCall {
+  targets: string[];
+  foreach?: string;
+  condition?: string;
+  /** switch: case value -> step name. */
+  cases?: Record<string, string>;
+}
+
+/** What the runtime attaches to the instance it runs a task on. */
+export interface TaskBinding {
+  pathspec: string;
+  input?: unknown;
+  index?: number;
+  next?: NextCall;
+  /** Takes an input task's artifact as-is (by content hash, no copy). */
+  adoptArtifact(name: string, source: object): void;
+  /** Content identity of an input's artifact (equal values have equal keys). */
+  artifactKey(source: object, name: string): string | undefined;
+  /** Names of an input's artifacts. */
+  artifactNames(source: object): string[];
+  /** Names that every task carries anyway (the run's parameters). */
+  parameterNames: ReadonlySet<string>;
+}
+
+/**
+ * The incoming tasks of a join: array-like (a foreach's splits in index order) and, after
+ * a static branch, also by the name of the branch's last step (`inputs.train.score`).
+ */
+export type Inputs<F> = ReadonlyArray<F> & { readonly [step: string]: F };
+
+function stepName(target: unknown, where: string): string {
+  if (typeof target === "function" && target.name) return target.name;
+  throw new TransitionError(`this.next() takes steps such as this.train, got ${typeof target}`, { where });
+}
+
+export class FlowSpec {
+  static readonly [FLOWSPEC_BRAND] = true;
+  declare private [TASK]: TaskBinding | undefined;
+
+  private binding(): TaskBinding {
+    const binding = this[TASK];
+    if (!binding) throw new Error("this flow object is not running as a flowrun task");
+    return binding;
+  }
+
+  /** In a foreach split: the element of the iterated artifact this task handles. */
+  get input(): any {
+    return this.binding().input;
+  }
+
+  /** In a foreach split: the position of `input` in the iterated artifact. */
+  get index(): number {
+    const index = this.binding().index;
+    if (index === undefined) throw new TypeError("this.index is only set inside a foreach split");
+    return index;
+  }
+
+  /**
+   * Ends the step and names what runs next:
+   * - `this.next(this.b)`; a static branch `this.next(this.a, this.b)`;
+   * - foreach `this.next(this.body, { foreach: "items" })`;
+   * - switch `this.next({ small: this.fast, large: this.slow }, { condition: "size" })`.
+   */
+  next(...steps: StepFn[]): void;
+  next(step: StepFn, options: { foreach: string }): void;
+  next(cases: Record<string, StepFn>, options: { condition: string }): void;
+  next(...args: unknown[]): void {
+    const binding = this.binding();
+    if (binding.next) {
+      throw new TransitionError("this.next() was called twice in one step", {
+        where: binding.pathspec,
+        hint: "a step ends with exactly one this.next(...) call",
+      });
+    }
+    const last = args.at(-1);
+    const options = last !== null && typeof last === "object" && !Array.isArray(last) && ("foreach" in last || "condition" in last)
+      ? (args.pop() as { foreach?: string; condition?: string })
+      : undefined;
+    if (options?.condition !== undefined) {
+      const casesArg = args[0] as Record<string, unknown>;
+      const cases = Object.fromEntries(Object.entries(casesArg).map(([k, v]) => [k, stepName(v, binding.pathspec)]));
+      binding.next = { targets: [...new Set(Object.values(cases))], condition: options.condition, cases };
+      return;
+    }
+    binding.next = { targets: args.map((a) => stepName(a, binding.pathspec)), foreach: options?.foreach };
+  }
+
+  /**
+   * In a join: copies onto this task every artifact whose value is equal across the inputs
+   * (or present in only some of them). Artifacts with different values are an error naming
+   * them, unless excluded or already assigned by the join. `include` limits the merge to
+   * those names (each must exist in some input).
+   */
+  mergeArtifacts(inputs: ReadonlyArray<object>, options: { include?: string[]; exclude?: string[] } = {}): void {
+    const binding = this.binding();
+    const exclude = new Set(options.exclude ?? []);
+    const names = new Set<string>();
+    for (const input of inputs) for (const name of binding.artifactNames(input)) names.add(name);
+    if (options.include) {
+      const missing = options.include.filter((n) => !names.has(n));
+      if (missing.length > 0) {
+        throw new ArtifactError(`mergeArtifacts: include names artifacts no input has: ${missing.join(", ")}`, {
+          where: binding.pathspec,
+        });
+      }
+    }
+    const wanted = options.include ? new Set(options.include) : names;
+    const conflicts: string[] = [];
+    for (const name of wanted) {
+      if (exclude.has(name) || binding.parameterNames.has(name) || Object.prototype.hasOwnProperty.call(this, name)) continue;
+      const holders = inputs.filter((input) => binding.artifactKey(input, name) !== undefined);
+      const keys = new Set(holders.map((input) => binding.artifactKey(input, name)));
+      if (keys.size > 1) conflicts.push(name);
+      else if (holders.length > 0) binding.adoptArtifact(name, holders[0]!);
+    }
+    if (conflicts.length > 0) {
+      throw new ArtifactError(
+        `mergeArtifacts: ${conflicts.map((n) => `'${n}'`).join(", ")} differ${conflicts.length === 1 ? "s" : ""} across the join's inputs`,
+        {
+          where: binding.pathspec,
+          hint: `assign ${conflicts.length === 1 ? "it" : "them"} in the join step before merging, or pass { exclude: [${conflicts.map((n) => `"${n}"`).join(", ")}] }`,
+        },
+      );
+    }
+  }
+}
+
+export function bindTask(flow: FlowSpec, binding: TaskBinding | undefined): void {
+  Object.defineProperty(flow, TASK, { value: binding, configurable: true, enumerable: false, writable: true });
+}
+
+export function taskBinding(flow: FlowSpec): TaskBinding | undefined {
+  return (flow as unknown as Record<symbol, TaskBinding | undefined>)[TASK];
+}
+
+/** True for FlowSpec subclasses from any copy of flowrun. */
+export function isFlowClass(value: unknown): value is typeof FlowSpec {
+  return typeof value === "function" && (value as unknown as Record<symbol, unknown>)[FLOWSPEC_BRAND] === true;
+}

@@ -1,0 +1,29 @@
+/**
+ * flowrun: Metaflow for TypeScript.
+ *
+ * ```ts
+ * import { FlowSpec, step, Parameter } from "flowrun";
+ *
+ * export default class HelloFlow extends FlowSpec {
+ *   name = Parameter("name", { default: "world" });
+ *   declare greeting: string;
+ *
+ *   @step start() { this.greeting = `hello ${this.name}`; this.next(this.end); }
+ *   @step end() { console.log(this.greeting); }
+ * }
+ * ```
+ * `flowrun run hello.ts --name you` runs it; `new Flow("HelloFlow").latestRun()` reads it back.
+ */
+import "./flow/registry.js";
+
+export { FlowSpec, type Inputs } from "./flow/flowspec.js";
+export { step, retry, catchError, timeout, resources, environment, isolate, dependencies, project } from "./flow/decorators.js";
+export { Parameter, IncludeFile, JSONType } from "./flow/parameters.js";
+export { current } from "./flow/current.js";
+export { Flow, Run, Step, Task } from "./client/objects.js";
+export { namespace, getNamespace, defaultNamespace } from "./client/namespace.js";
+export { Runner } from "./client/runner.js";
+export {
+  FlowrunError, UsageError, FlowDefinitionError, ParameterError, ArtifactError, TransitionError,
+  NotFoundError, DatastoreError, TaskFailedError,
+} from "./errors.js";
