@@ -12,7 +12,6 @@ import type { StepDecorators } from "../src/flow/registry.js";
 import { loadFlowGraph } from "../src/graph/parse-flow.js";
 import { validateGraph } from "../src/graph/validate-graph.js";
 import type { FlowGraph } from "../src/graph/types.js";
-import { ContentStore } from "./datastore/content-store.js";
 import { openBackend } from "./datastore/open-backend.js";
 import type { DatastoreConfig } from "./datastore/storage-backend.js";
 import type { StepRuntimeOptions } from "./executor/task-executor.js";
@@ -25,6 +24,8 @@ import { runIdentity } from "./run-context.js";
 import { LogSink } from "./scheduler/log-sink.js";
 import type { ProgressReporter } from "./scheduler/progress-reporter.js";
 import { TaskScheduler, type SchedulerOutcome } from "./scheduler/task-scheduler.js";
+import { ResumePlan } from "./resume/resume-plan.js";
+import { mergeDependencies } from "./environments/environment-spec.js";
 
 export interface RunFlowOptions {
   flowFile: string;
@@ -40,18 +41,10 @@ export interface RunFlowOptions {
   reporter: ProgressReporter;
   /** Called with the run ID as soon as it exists (the CLI writes --run-id-file here). */
   onRunId?: (runId: string) => void;
-  /** Set by `resume`: queues the cloned tasks instead of `start`. */
-  seed?: (context: SeedContext) => (scheduler: TaskScheduler) => Promise<void>;
-  originRunId?: string;
-  resumeStep?: string;
+  /** `resume`: the run to reuse, and the step from which everything re-runs. */
+  resume?: { origin: RunRecord; step?: string };
   /** Cancels the run (Ctrl-C). */
   signal?: AbortSignal;
-}
-
-export interface SeedContext {
-  graph: FlowGraph;
-  metadata: MetadataStore;
-  run: RunRecord;
 }
 
 export interface RunFlowResult extends SchedulerOutcome {
@@ -88,7 +81,7 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
     const base: Omit<CurrentState, "stepName" | "taskId" | "retryCount"> = {
       flowName: graph.className,
       runId,
-      originRunId: options.originRunId ?? null,
+      originRunId: options.resume?.origin.runId ?? null,
       isProduction: provisional.isProduction,
       projectName: null,
       branchName: provisional.branchName,
@@ -101,17 +94,22 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
       { kind: "parameters", current: { ...base, stepName: "start", taskId: "0", retryCount: 0 }, raw: options.rawParameters },
     );
     if (!init.ok) throw rehydrateError(init.error);
-    const { refs, preview, steps, flowOptions } = init as ParametersResponse;
+    const { preview, steps, flowOptions } = init as ParametersResponse;
+    // A resume reuses the origin's parameter values exactly (a callable default may differ now).
+    const refs = options.resume?.origin.parameterRefs ?? (init as ParametersResponse).refs;
+    const resume = options.resume && (await ResumePlan.load(metadata, graph, options.resume.origin, options.resume.step));
     const identity = runIdentity({ production: options.production, branch: options.branch, projectName: flowOptions.project?.name ?? null });
     const current = { ...base, projectName: identity.projectName, branchName: identity.projectName ? identity.branchName : null, namespace: identity.namespace, tags: [...identity.systemTags, ...options.tags] };
     const stepOptions = new Map<string, StepRuntimeOptions>(
       [...graph.steps.keys()].map((step) => [step, { step, decorators: { ...options.withDecorators, ...steps[step] } }]),
     );
+    const environments = await buildEnvironments(graph, stepOptions, flowOptions.dependencies?.packages, options);
     const run: RunRecord = {
       flow: graph.className,
       runId,
       user: identity.username,
-      parameters: preview,
+      parameters: options.resume?.origin.parameters ?? preview,
+      parameterRefs: refs,
       rawParameters: options.rawParameters,
       tags: options.tags,
       systemTags: identity.systemTags,
@@ -119,8 +117,9 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
       codeHash: createHash("sha256").update(readFileSync(flowFile)).digest("hex"),
       status: "running",
       createdAt: new Date().toISOString(),
-      originRunId: options.originRunId,
-      resumeStep: options.resumeStep,
+      originRunId: options.resume?.origin.runId,
+      resumeStep: options.resume?.step,
+      environments,
     };
     await metadata.putRun(run);
     options.onRunId?.(runId);
@@ -137,17 +136,18 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
       parameterRefs: refs,
       maxWorkers: options.maxWorkers,
       maxNumSplits: options.maxNumSplits,
+      resume,
     });
     const onAbort = () => scheduler.cancel();
     options.signal?.addEventListener("abort", onAbort);
-    const outcome = await scheduler.run(options.seed?.({ graph, metadata, run }));
+    const outcome = await scheduler.run();
     options.signal?.removeEventListener("abort", onAbort);
 
     const failure = outcome.failures[0];
     Object.assign(run, {
       status: outcome.status,
       finishedAt: new Date().toISOString(),
-      stats: { tasks: outcome.tasks, cloned: 0, failed: outcome.failures.length },
+      stats: { tasks: outcome.tasks, cloned: outcome.cloned, failed: outcome.failures.length },
       error: failure ? { ...failure.error, pathspec: failure.pathspec } : undefined,
     });
     await metadata.putRun(run);
@@ -157,4 +157,36 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
     await executor.close();
     await backend.close();
   }
+}
+
+/**
+ * Builds (or finds in the cache) every step's dependency environment before the first
+ * task, so a missing package fails the run before anything runs. A resume installs the
+ * origin's exact versions.
+ */
+async function buildEnvironments(
+  graph: FlowGraph,
+  stepOptions: Map<string, StepRuntimeOptions>,
+  flowPackages: Record<string, string> | undefined,
+  options: RunFlowOptions,
+): Promise<Record<string, Record<string, string>>> {
+  const locks: Record<string, Record<string, string>> = {};
+  const wanted = [...stepOptions.values()]
+    .map((step) => ({ step, packages: mergeDependencies(flowPackages, step.decorators.dependencies?.packages) }))
+    .filter(({ packages }) => Object.keys(packages).length > 0);
+  if (wanted.length === 0) return locks;
+  const { ensureEnvironment } = await import("./environments/environment-builder.js");
+  await Promise.all(
+    wanted.map(async ({ step, packages }) => {
+      const env = await ensureEnvironment(packages, {
+        lock: options.resume?.origin.environments?.[step.step],
+        label: `${graph.className}/${step.step}`,
+        onProgress: (line) => options.reporter.info(`[${graph.className}/${step.step}] environment: ${line}`),
+      });
+      if (env.built) options.reporter.info(`[${graph.className}/${step.step}] environment ${env.id} built`);
+      step.envDir = env.dir;
+      locks[step.step] = env.lock;
+    }),
+  );
+  return locks;
 }

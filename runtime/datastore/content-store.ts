@@ -31,7 +31,31 @@ interface SyncReadable {
 }
 
 export class ContentStore {
+  /** Bytes fetched ahead of a step for backends that cannot read synchronously (S3). */
+  private readonly prefetched = new Map<string, Uint8Array>();
+
   constructor(readonly backend: StorageBackend) {}
+
+  /**
+   * Step code reads artifacts through synchronous getters. LMDB serves them directly; for
+   * other backends the task downloads its inputs' bytes first (decoding stays lazy).
+   */
+  async prefetch(refs: Iterable<ArtifactRef>): Promise<void> {
+    if (typeof (this.backend as Partial<SyncReadable>).getBlobSync === "function") return;
+    const hashes = new Set<string>();
+    for (const ref of refs) for (const hash of ref.chunks ?? [ref.hash]) if (!this.prefetched.has(hash)) hashes.add(hash);
+    await Promise.all(
+      [...hashes].map(async (hash) => {
+        const bytes = await this.backend.getBlob(hash);
+        if (bytes) this.prefetched.set(hash, bytes);
+      }),
+    );
+  }
+
+  /** Drops prefetched bytes once the task is done. */
+  release(): void {
+    this.prefetched.clear();
+  }
 
   async save(name: string, value: unknown): Promise<ArtifactRef> {
     const { encoding, bytes } = encodeArtifact(name, value);
@@ -55,13 +79,10 @@ export class ContentStore {
     return decodeArtifact(ref.encoding, this.join(parts, ref, what));
   }
 
-  canLoadSync(): boolean {
-    return typeof (this.backend as Partial<SyncReadable>).getBlobSync === "function";
-  }
-
   loadSync(ref: ArtifactRef, what: string): unknown {
-    const backend = this.backend as unknown as SyncReadable;
-    const parts = (ref.chunks ?? [ref.hash]).map((hash) => backend.getBlobSync(hash));
+    const backend = this.backend as Partial<SyncReadable>;
+    const read = backend.getBlobSync ? (hash: string) => backend.getBlobSync!(hash) : (hash: string) => this.prefetched.get(hash);
+    const parts = (ref.chunks ?? [ref.hash]).map(read);
     return decodeArtifact(ref.encoding, this.join(parts, ref, what));
   }
 

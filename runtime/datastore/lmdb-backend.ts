@@ -23,7 +23,7 @@ export class LmdbBackend implements StorageBackend {
     try {
       mkdirSync(location, { recursive: true });
       accessSync(location, constants.W_OK);
-      this.root = open({ path: location, compression: false, separateFlushed: true });
+      this.root = open({ path: location, compression: false, separateFlushed: true, noSync: process.env.X_NOSYNC === '1' });
       this.blobs = this.root.openDB({ name: "blobs", encoding: "binary" });
       this.records = this.root.openDB({ name: "records", encoding: "json" });
     } catch (error) {

@@ -4,6 +4,7 @@
  * a foreach reuse warm workers. `@isolate` gives each task a pool of its own (a fresh
  * worker), paying the cold start (~100 ms of tsx registration) on every task.
  */
+import { availableParallelism } from "node:os";
 import { Piscina } from "piscina";
 import { TaskFailedError } from "../../src/errors.js";
 import type { WorkerRequest, WorkerResponse, WorkerSetup } from "../protocol.js";
@@ -46,7 +47,9 @@ export class WorkerPoolExecutor implements TaskExecutor {
     const key = `${step.step}\0${step.envDir ?? ""}\0${step.decorators.resources?.memory ?? ""}`;
     let pool = this.pools.get(key);
     if (!pool) {
-      pool = this.createPool(step, this.options.maxWorkers);
+      // Threads beyond the core count only add cold starts (~0.5-1 s of CPU each) for
+      // CPU-bound steps; the scheduler still keeps up to maxWorkers tasks in flight.
+      pool = this.createPool(step, Math.min(this.options.maxWorkers, availableParallelism()));
       this.pools.set(key, pool);
     }
     return pool;

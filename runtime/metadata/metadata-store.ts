@@ -7,8 +7,11 @@
  *   runs/<flow>/<runId>                       RunRecord
  *   tasks/<flow>/<runId>/<step>/<taskId>      TaskRecord
  *   done/<flow>/<runId>/<step>/<taskId>       DoneMarker
+ *   splits/<flow>/<runId>/<step>/<taskId>     foreach element refs (read by `resume` only: every
+ *                                             split reads its parent's TaskRecord, which must stay small)
  *   logs/<flow>/<runId>/<step>/<taskId>/<attempt>/<stream>/<seq>   text
  */
+import type { ArtifactRef } from "../datastore/content-store.js";
 import type { StorageBackend } from "../datastore/storage-backend.js";
 import type { DoneMarker, RunRecord, TaskRecord } from "./records.js";
 
@@ -37,13 +40,19 @@ export class MetadataStore {
     await this.backend.putRecords([{ key: taskKey(task), value: task }]);
   }
 
-  /** The commit point of a successful task: its record, then its done-marker. */
-  async commitTask(task: TaskRecord): Promise<void> {
+  /** The commit point of a successful task: its foreach elements and record, then its done-marker. */
+  async commitTask(task: TaskRecord, foreachElements?: ArtifactRef[]): Promise<void> {
     const marker: DoneMarker = { attempt: task.attempt, finishedAt: task.finishedAt ?? new Date().toISOString() };
+    const splits = foreachElements ? [{ key: `splits/${task.flow}/${task.runId}/${task.step}/${task.taskId}`, value: foreachElements }] : [];
     await this.backend.putRecords([
+      ...splits,
       { key: taskKey(task), value: task },
       { key: `done/${task.flow}/${task.runId}/${task.step}/${task.taskId}`, value: marker },
     ]);
+  }
+
+  async foreachElements(task: Pick<TaskRecord, "flow" | "runId" | "step" | "taskId">): Promise<ArtifactRef[] | undefined> {
+    return this.backend.getRecord<ArtifactRef[]>(`splits/${task.flow}/${task.runId}/${task.step}/${task.taskId}`);
   }
 
   async getTask(flow: string, runId: string, step: string, taskId: string): Promise<TaskRecord | undefined> {

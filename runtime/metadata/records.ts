@@ -28,6 +28,8 @@ export interface RunRecord {
   resumeStep?: string;
   /** Step -> exact package versions of its dependency environment. */
   environments?: Record<string, Record<string, string>>;
+  /** The parameter artifacts every task starts from (reused as-is by `resume`). */
+  parameterRefs?: Record<string, ArtifactRef>;
   error?: SerializedError & { pathspec?: string };
   stats?: { tasks: number; cloned: number; failed: number };
 }
@@ -57,6 +59,8 @@ export interface TaskRecord {
   inputRef?: ArtifactRef;
   artifacts?: Record<string, ArtifactRef>;
   next?: NextCall | null;
+  /** switch: the step chosen. */
+  chosen?: string;
   exception?: SerializedError;
   /** resume: the task of the origin run this one was cloned from. */
   clonedFrom?: string;

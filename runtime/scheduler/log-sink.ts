@@ -71,7 +71,7 @@ export class LogSink {
     this.timer = undefined;
     const batch = this.pending;
     this.pending = [];
-    await this.metadata.appendLogs(batch);
+    if (batch.length > 0) await this.metadata.appendLogs(batch);
   }
 
   async close(): Promise<void> {

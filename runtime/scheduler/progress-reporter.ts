@@ -15,6 +15,7 @@ const PER_SPLIT_LINES_UP_TO = 20;
 export interface ProgressReporter extends LogDisplay {
   taskStarted(pathspec: string, task: PendingTask, node: StepNode): void;
   taskFinished(pathspec: string, task: PendingTask, node: StepNode, durationMs: number, splits?: number): void;
+  taskCloned(pathspec: string, task: PendingTask, from: string): void;
   taskRetrying(pathspec: string, attempt: number, of: number, error: Error): void;
   taskFailed(pathspec: string, error: Error): void;
   info(text: string): void;
@@ -69,6 +70,10 @@ export class ConsoleReporter implements ProgressReporter {
       this.write(line);
     }
     if (state.done === state.total) this.foreach.delete(key);
+  }
+
+  taskCloned(pathspec: string, task: PendingTask, from: string): void {
+    if (!this.quiet && this.perSplitLines(task)) this.write(`[${pathspec}] ${dim(`Cloned from ${from}.`, this.tty)}`);
   }
 
   taskRetrying(pathspec: string, attempt: number, of: number, error: Error): void {

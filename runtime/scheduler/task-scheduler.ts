@@ -17,6 +17,7 @@ import type { StepRuntimeOptions, TaskExecutor } from "../executor/task-executor
 import { logKeyFor, type MetadataStore } from "../metadata/metadata-store.js";
 import type { ForeachFrame, TaskRecord } from "../metadata/records.js";
 import type { ExpectedTransition, TaskRequest, TaskSuccess, WorkerResponse } from "../protocol.js";
+import type { ResumePlan } from "../resume/resume-plan.js";
 import type { LogSink } from "./log-sink.js";
 import type { ProgressReporter } from "./progress-reporter.js";
 
@@ -42,6 +43,8 @@ export interface SchedulerOptions {
   parameterRefs: Record<string, ArtifactRef>;
   maxWorkers: number;
   maxNumSplits: number;
+  /** resume: origin tasks to clone instead of running. */
+  resume?: ResumePlan;
 }
 
 export interface TaskFailureReport {
@@ -52,6 +55,7 @@ export interface TaskFailureReport {
 export interface SchedulerOutcome {
   status: "succeeded" | "failed" | "cancelled";
   tasks: number;
+  cloned: number;
   failures: TaskFailureReport[];
 }
 
@@ -61,20 +65,18 @@ export class TaskScheduler {
   private running = 0;
   private taskCounter = 0;
   private completed = 0;
+  private cloned = 0;
   private stopping: "failed" | "cancelled" | undefined;
   private readonly failures: TaskFailureReport[] = [];
   private finish!: (outcome: SchedulerOutcome) => void;
 
   constructor(private readonly options: SchedulerOptions) {}
 
-  /** Runs the flow from `start` (or from the tasks `seed` queues) to the end. */
-  run(seed?: (scheduler: TaskScheduler) => Promise<void>): Promise<SchedulerOutcome> {
+  /** Runs the flow from `start` to the end. */
+  run(): Promise<SchedulerOutcome> {
     const done = new Promise<SchedulerOutcome>((resolve) => (this.finish = resolve));
-    void (async () => {
-      if (seed) await seed(this);
-      else this.enqueue({ step: "start", taskId: this.newTaskId(), attempt: 0, parents: [], stack: [] });
-      this.pump();
-    })().catch((error) => this.fail("start", serializeError(error)));
+    this.enqueue({ step: "start", taskId: this.newTaskId(), attempt: 0, parents: [], stack: [] });
+    this.pump();
     return done;
   }
 
@@ -84,23 +86,12 @@ export class TaskScheduler {
     this.pump();
   }
 
-  newTaskId(): string {
+  private newTaskId(): string {
     return String(++this.taskCounter);
   }
 
-  /** Makes task IDs of a resumed run continue after the cloned ones. */
-  reserveTaskIds(upTo: number): void {
-    this.taskCounter = Math.max(this.taskCounter, upTo);
-  }
-
-  enqueue(task: PendingTask): void {
+  private enqueue(task: PendingTask): void {
     this.queue.push(task);
-  }
-
-  /** Treats an already committed task (a resume's clone) as if it had just finished. */
-  async followCommitted(record: TaskRecord, result: Pick<TaskSuccess, "next" | "chosen" | "foreachElements">): Promise<void> {
-    this.completed++;
-    this.schedule(this.options.graph.steps.get(record.step)!, record.taskId, record.foreachStack, result);
   }
 
   private pump(): void {
@@ -111,6 +102,7 @@ export class TaskScheduler {
       this.finish({
         status: this.stopping ?? (this.failures.length > 0 ? "failed" : "succeeded"),
         tasks: this.completed,
+        cloned: this.cloned,
         failures: this.failures,
       });
     }
@@ -121,6 +113,8 @@ export class TaskScheduler {
     const { graph, metadata, logs, reporter, currentBase } = this.options;
     const node = graph.steps.get(task.step)!;
     const pathspec = `${currentBase.flowName}/${currentBase.runId}/${task.step}/${task.taskId}`;
+    const origin = task.attempt === 0 ? this.options.resume?.match(task.step, task.stack) : undefined;
+    if (origin) return this.clone(task, node, pathspec, origin);
     const stepOptions = this.options.stepOptions(task.step);
     const retries = stepOptions.decorators.retry?.times ?? 0;
     const catchError = stepOptions.decorators.catchError;
@@ -173,8 +167,9 @@ export class TaskScheduler {
         record.status = "succeeded";
         record.artifacts = response.artifacts;
         record.next = response.next;
+        record.chosen = response.chosen;
         if (response.caught) record.exception = response.caught;
-        await metadata.commitTask(record);
+        await metadata.commitTask(record, response.foreachElements);
         this.completed++;
         reporter.taskFinished(pathspec, task, node, record.durationMs, response.foreachElements?.length);
         if (!this.stopping || this.stopping === "cancelled") this.schedule(node, task.taskId, task.stack, response);
@@ -184,6 +179,32 @@ export class TaskScheduler {
         await metadata.putTask(record);
         this.retryOrFail(task, pathspec, response.error, retries, catchError !== undefined);
       }
+    } catch (error) {
+      this.fail(pathspec, serializeError(error));
+    } finally {
+      this.running--;
+      this.pump();
+    }
+  }
+
+  /** resume: commits a copy of the origin's task (same artifact refs, no data copied) and moves on. */
+  private async clone(task: PendingTask, node: StepNode, pathspec: string, origin: TaskRecord): Promise<void> {
+    const { currentBase, metadata, reporter } = this.options;
+    try {
+      const record: TaskRecord = {
+        ...origin,
+        runId: currentBase.runId,
+        taskId: task.taskId,
+        parents: task.parents,
+        foreachStack: task.stack,
+        clonedFrom: `${origin.flow}/${origin.runId}/${origin.step}/${origin.taskId}`,
+      };
+      const foreachElements = origin.next?.foreach ? await metadata.foreachElements(origin) : undefined;
+      await metadata.commitTask(record, foreachElements);
+      this.completed++;
+      this.cloned++;
+      reporter.taskCloned(pathspec, task, record.clonedFrom!);
+      this.schedule(node, task.taskId, task.stack, { next: origin.next ?? null, chosen: origin.chosen, foreachElements });
     } catch (error) {
       this.fail(pathspec, serializeError(error));
     } finally {

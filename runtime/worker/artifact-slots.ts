@@ -77,10 +77,7 @@ export class ArtifactSlots {
   }
 }
 
-/** Reads an artifact synchronously when the backend allows it (LMDB); see task-worker for S3. */
+/** Reads an artifact synchronously (LMDB directly; other backends from the task's prefetch). */
 export function loadArtifact(store: ContentStore, ref: ArtifactRef, what: string): unknown {
-  if (!store.canLoadSync()) {
-    throw new ArtifactError(`${what}: this datastore cannot be read synchronously`, { hint: "prefetch inputs before the step" });
-  }
   return store.loadSync(ref, what);
 }

@@ -17,6 +17,11 @@ export async function executeStep(loaded: LoadedFlow, request: TaskRequest, logs
   const { current } = request;
   const pathspec = `${current.flowName}/${current.runId}/${current.stepName}/${current.taskId}`;
   const parents = await loadParents(loaded, request.parents);
+  await loaded.content.prefetch([
+    ...Object.values(request.parameterRefs ?? {}),
+    ...parents.flatMap((p) => Object.values(p.artifacts ?? {})),
+    ...(request.foreach ? [request.foreach.input] : []),
+  ]);
   const flow = new loaded.flowClass() as FlowSpec & Record<string, unknown>;
   const initial = new Map(Object.entries(flow));
   const slots = new ArtifactSlots(loaded.content, pathspec);

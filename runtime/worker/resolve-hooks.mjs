@@ -4,17 +4,26 @@
 // - `flowrun` always resolves to the runtime that is running the flow, whatever copy the
 //   flow's own folder might hold, so `current`, `FlowSpec` and the decorators the flow sees
 //   are the ones the worker drives.
-// - With a dependency environment (`envDir`), bare imports resolve from that environment's
-//   node_modules first, then as usual. Node built-ins are never redirected.
+// - With a dependency environment (`envDir`), bare imports made by the flow's own code
+//   resolve from that environment's node_modules first, then as usual. Imports made by
+//   flowrun itself or by installed packages resolve as usual (a package finds its own
+//   dependencies beside it). Node built-ins are never redirected.
 import { isBuiltin } from "node:module";
 import { pathToFileURL } from "node:url";
 
 let flowrunUrl;
 let envParentUrl;
+let runtimeDirs = [];
 
 export async function initialize(data) {
   flowrunUrl = data.flowrunUrl;
   envParentUrl = data.envDir ? pathToFileURL(`${data.envDir}/package.json`).href : undefined;
+  // flowrunUrl is <root>/src/index.ts (or .js when compiled); the runtime lives in <root>/src and <root>/runtime.
+  runtimeDirs = ["src/", "runtime/"].map((dir) => new URL(`../${dir}`, data.flowrunUrl).href);
+}
+
+function isUserCode(parentURL) {
+  return !!parentURL && !parentURL.includes("/node_modules/") && !runtimeDirs.some((dir) => parentURL.startsWith(dir));
 }
 
 function isBare(specifier) {
@@ -24,11 +33,11 @@ function isBare(specifier) {
 export async function resolve(specifier, context, nextResolve) {
   // Through the rest of the chain (not short-circuited) so tsx can claim a .ts entry.
   if (specifier === "flowrun") return nextResolve(flowrunUrl, context);
-  if (envParentUrl && isBare(specifier) && !isBuiltin(specifier)) {
+  if (envParentUrl && isBare(specifier) && !isBuiltin(specifier) && isUserCode(context.parentURL)) {
     try {
       return await nextResolve(specifier, { ...context, parentURL: envParentUrl });
     } catch (error) {
-      if (error?.code !== "ERR_MODULE_NOT_FOUND") throw error;
+      if (error?.code !== "ERR_MODULE_NOT_FOUND" && !/Cannot find (package|module)/.test(error?.message ?? "")) throw error;
     }
   }
   return nextResolve(specifier, context);

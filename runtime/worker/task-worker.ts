@@ -111,6 +111,7 @@ async function runTask(loaded: LoadedFlow, request: TaskRequest): Promise<TaskSu
   } finally {
     setCurrentState(undefined);
     restoreEnv(savedEnv);
+    loaded.content.release();
   }
 }
 

@@ -6,7 +6,8 @@ import { ConsoleReporter, formatDuration } from "../../../runtime/scheduler/prog
 import { datastoreConfig } from "../../datastore-config.js";
 import { loadFlowGraph } from "../../graph/parse-flow.js";
 import { ParameterError, UsageError } from "../../errors.js";
-import { intOption, parseArgv, stringOption, type OptionSpec } from "../argv.js";
+import { intOption, parseArgv, stringOption, type OptionSpec, type ParsedArgs } from "../argv.js";
+import type { RunRecord } from "../../../runtime/metadata/records.js";
 import { parseWithDecorators } from "../with-decorators.js";
 import { printFailure } from "../report-failure.js";
 
@@ -46,6 +47,16 @@ export async function run(argv: string[]): Promise<number> {
     }
     rawParameters[name] = value;
   }
+  return execute(flowFile, graph.className, args, { rawParameters });
+}
+
+/** Runs (or resumes) with the run options in `args`; shared by `run` and `resume`. */
+export async function execute(
+  flowFile: string,
+  flowName: string,
+  args: ParsedArgs,
+  what: { rawParameters: Record<string, string | boolean>; resume?: { origin: RunRecord; step?: string } },
+): Promise<number> {
   const withDecorators = parseWithDecorators((args.options.with as string[] | undefined) ?? []);
   if (args.options.isolate) withDecorators.isolate = true;
   const datastore = datastoreConfig({ datastore: stringOption(args, "datastore"), root: stringOption(args, "datastore-root") });
@@ -63,7 +74,8 @@ export async function run(argv: string[]): Promise<number> {
   const runIdFile = stringOption(args, "run-id-file");
   const result = await runFlow({
     flowFile,
-    rawParameters,
+    rawParameters: what.rawParameters,
+    resume: what.resume,
     datastore,
     maxWorkers: intOption(args, "max-workers", 16),
     maxNumSplits: intOption(args, "max-num-splits", 10_000),
@@ -75,7 +87,8 @@ export async function run(argv: string[]): Promise<number> {
     signal: controller.signal,
     onRunId: (runId) => {
       if (runIdFile) writeFileSync(runIdFile, runId);
-      if (!quiet) reporter.info(`Run ${graph.className}/${runId} started (datastore: ${datastore.root})`);
+      const resumed = what.resume ? `, resuming ${flowName}/${what.resume.origin.runId}${what.resume.step ? ` from step ${what.resume.step}` : ""}` : "";
+      if (!quiet) reporter.info(`Run ${flowName}/${runId} started (datastore: ${datastore.root}${resumed})`);
     },
   });
   process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
@@ -91,9 +104,10 @@ export function printSummary(result: RunFlowResult, flowFile: string, quiet: boo
     return;
   }
   const icon = result.status === "succeeded" ? "✓" : "✗";
+  const cloned = result.cloned > 0 ? ` (${result.cloned} cloned from the origin run)` : "";
   const lines = [
     "",
-    `${icon} Run ${pathspec} ${result.status}: ${result.steps} steps, ${result.tasks} tasks, ${formatDuration(result.durationMs)}`,
+    `${icon} Run ${pathspec} ${result.status}: ${result.steps} steps, ${result.tasks} tasks${cloned}, ${formatDuration(result.durationMs)}`,
   ];
   if (result.status === "succeeded") {
     lines.push(

@@ -1,0 +1,323 @@
+/**
+ * The S3 storage backend: blobs under `<prefix>/blobs/<hash[0..2]>/<hash>`, records as JSON
+ * objects under `<prefix>/records/<key>`.
+ *
+ * Safety of the commit protocol above rests on two S3 properties: a PUT (and a multipart
+ * upload, at CompleteMultipartUpload) makes an object visible whole or not at all, and a
+ * successful PUT is visible to every later read. `putRecords` therefore writes one record
+ * after the other, so a batch's last record (the done-marker) appears only after the rest.
+ *
+ * The SDK (~2 MB of JS) is loaded with `import()` on open, so commands that never touch S3
+ * do not pay for it. Credentials, region, profile and endpoint come from the standard AWS
+ * chain, read by the SDK itself; only the region gets a default (us-east-1).
+ */
+import type * as S3 from "@aws-sdk/client-s3";
+import { DatastoreError } from "../../src/errors.js";
+import { BlobCache, defaultBlobCacheDir } from "./blob-cache.js";
+import { bodyFailure, parseS3Root, readS3Settings, retrying, toDatastoreError, type S3Root, type S3Settings } from "./s3-errors.js";
+import type { StorageBackend } from "./storage-backend.js";
+
+/** Part size for multipart uploads and ranged downloads; also the multipart threshold. */
+const PART_SIZE = 16 * 1024 * 1024;
+/** Parts in flight per blob: 4 x 16 MiB keeps a fast link busy without a memory spike. */
+const TRANSFER_CONCURRENCY = 4;
+const RECORD_READ_CONCURRENCY = 16;
+/** A dead host fails in seconds; the cost is a spurious failure on a >3 s TCP handshake. */
+const CONNECT_TIMEOUT_MS = 3_000;
+/** No byte moving for this long aborts a request (a stalled server); not a total deadline. */
+const IDLE_TIMEOUT_MS = 30_000;
+/** Opening (HeadBucket, all retries included) gives up after this: a hung endpoint fails fast. */
+const OPEN_DEADLINE_MS = 8_000;
+
+export interface S3BackendOptions {
+  /** Local blob cache directory. @default `FLOWRUN_CACHE_DIR`, else `$XDG_CACHE_HOME/flowrun/blobs` */
+  cacheDir?: string;
+}
+
+/**
+ * Opens `s3://bucket/prefix` and checks the bucket (HeadBucket), so a bad configuration
+ * fails before any task runs.
+ * @throws DatastoreError naming the setting to fix (root, profile, credentials, endpoint, bucket).
+ */
+export async function openS3Backend(root: string, options: S3BackendOptions = {}): Promise<StorageBackend> {
+  const parsed = parseS3Root(root);
+  const settings = readS3Settings();
+  // The SDK prints a 9-line "upgrade to Node 22" notice on Node 20 in every process and
+  // worker; flowrun supports Node 20. Users can set the variable to "false" to see it.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  const sdk = await import("@aws-sdk/client-s3");
+  const config: S3.S3ClientConfig = {
+    // S3-compatible servers (MinIO, s3rver, Ceph) are reached by path; AWS by virtual host.
+    forcePathStyle: settings.endpoint !== undefined,
+    followRegionRedirects: true,
+    requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS, socketTimeout: IDLE_TIMEOUT_MS, throwOnRequestTimeout: true },
+  };
+  let client = new sdk.S3Client(config);
+  let region: string;
+  try {
+    region = await client.config.region();
+  } catch {
+    client.destroy();
+    region = "us-east-1";
+    client = new sdk.S3Client({ ...config, region });
+  }
+  const backend = new S3Backend(sdk, client, parsed, settings, region, new BlobCache(options.cacheDir ?? defaultBlobCacheDir()));
+  try {
+    const abortSignal = AbortSignal.timeout(OPEN_DEADLINE_MS);
+    await backend.call("HeadBucket", undefined, () => client.send(new sdk.HeadBucketCommand({ Bucket: parsed.bucket }), { abortSignal }));
+  } catch (error) {
+    client.destroy();
+    throw error;
+  }
+  return backend;
+}
+
+/** `readRecord`'s answer for a record that does not exist (null is a valid record value). */
+const MISSING = Symbol("missing");
+
+class S3Backend implements StorageBackend {
+  readonly kind = "s3";
+  readonly location: string;
+
+  constructor(
+    private readonly sdk: typeof S3,
+    private readonly client: S3.S3Client,
+    private readonly root: S3Root,
+    private readonly settings: S3Settings,
+    private readonly region: string,
+    private readonly cache: BlobCache,
+  ) {
+    this.location = root.location;
+  }
+
+  private blobKey(hash: string): string {
+    if (!/^[A-Za-z0-9_-]{3,}$/.test(hash)) throw new DatastoreError(`invalid blob hash ${JSON.stringify(hash)}`);
+    return `${this.root.prefix}blobs/${hash.slice(0, 2)}/${hash}`;
+  }
+
+  private recordKey(key: string): string {
+    return `${this.root.prefix}records/${key}`;
+  }
+
+  /** One S3 exchange (request and body) with `retrying`; failures become DatastoreErrors. */
+  async call<T>(operation: string, key: string | undefined, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await retrying(fn);
+    } catch (error) {
+      throw toDatastoreError(error, { root: this.root, settings: this.settings, region: this.region, operation, key });
+    }
+  }
+
+  /** `call`, answering undefined when the object does not exist (never for a missing bucket). */
+  private async callOrMissing<T>(operation: string, key: string, fn: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await this.call(operation, key, fn);
+    } catch (error) {
+      const cause = (error as Error).cause as { name?: string; $metadata?: { httpStatusCode?: number } } | undefined;
+      if (cause?.name !== "NoSuchBucket" && (cause?.name === "NoSuchKey" || cause?.$metadata?.httpStatusCode === 404)) {
+        return undefined;
+      }
+      throw error;
+    }
+  }
+
+  async hasBlob(hash: string): Promise<boolean> {
+    const key = this.blobKey(hash);
+    const head = await this.callOrMissing("HeadObject", key, () =>
+      this.client.send(new this.sdk.HeadObjectCommand({ Bucket: this.root.bucket, Key: key })),
+    );
+    return head !== undefined;
+  }
+
+  async putBlob(hash: string, bytes: Uint8Array): Promise<void> {
+    // A HEAD costs one round trip; re-uploading an unchanged 1 GB artifact costs far more.
+    if (!(await this.hasBlob(hash))) {
+      const key = this.blobKey(hash);
+      if (bytes.length > PART_SIZE) await this.putMultipart(key, bytes);
+      else await this.call("PutObject", key, () => this.client.send(new this.sdk.PutObjectCommand({ Bucket: this.root.bucket, Key: key, Body: bytes })));
+    }
+    // Write-through: the next step on this machine usually reads what this one wrote.
+    if (!(await this.cache.has(hash))) await this.cache.put(hash, bytes);
+  }
+
+  /**
+   * Parts are views of `bytes` (no copies). On any failure the upload is aborted; if even
+   * that fails (endpoint gone), the parts stay invisible until a lifecycle rule
+   * (AbortIncompleteMultipartUpload) removes them: no reader ever sees a partial blob.
+   */
+  private async putMultipart(key: string, bytes: Uint8Array): Promise<void> {
+    const { sdk, client } = this;
+    const Bucket = this.root.bucket;
+    // With checksums on (the SDK default), real S3 wants the algorithm declared at creation
+    // and every part's checksum repeated at completion; WHEN_REQUIRED sends none.
+    const checksum = (await client.config.requestChecksumCalculation()) === "WHEN_SUPPORTED" ? "CRC32" : undefined;
+    const created = await this.call("CreateMultipartUpload", key, () =>
+      client.send(new sdk.CreateMultipartUploadCommand({ Bucket, Key: key, ChecksumAlgorithm: checksum })),
+    );
+    const UploadId = created.UploadId!;
+    const partSize = Math.max(PART_SIZE, Math.ceil(bytes.length / 10_000)); // S3 allows 10,000 parts
+    try {
+      const parts = await inParallel(Math.ceil(bytes.length / partSize), TRANSFER_CONCURRENCY, async (i) => {
+        const Body = bytes.subarray(i * partSize, Math.min(bytes.length, (i + 1) * partSize));
+        const part = await this.call("UploadPart", key, () =>
+          client.send(new sdk.UploadPartCommand({ Bucket, Key: key, UploadId, PartNumber: i + 1, Body, ChecksumAlgorithm: checksum })),
+        );
+        const { ETag, ChecksumCRC32, ChecksumCRC32C, ChecksumCRC64NVME, ChecksumSHA1, ChecksumSHA256 } = part;
+        return { PartNumber: i + 1, ETag, ChecksumCRC32, ChecksumCRC32C, ChecksumCRC64NVME, ChecksumSHA1, ChecksumSHA256 };
+      });
+      await this.call("CompleteMultipartUpload", key, () =>
+        client.send(new sdk.CompleteMultipartUploadCommand({ Bucket, Key: key, UploadId, MultipartUpload: { Parts: parts } })),
+      );
+    } catch (error) {
+      await client.send(new sdk.AbortMultipartUploadCommand({ Bucket, Key: key, UploadId })).catch(() => {});
+      throw error;
+    }
+  }
+
+  async getBlob(hash: string): Promise<Uint8Array | undefined> {
+    const cached = await this.cache.get(hash);
+    if (cached) return cached;
+    const bytes = await this.download(this.blobKey(hash));
+    if (bytes) await this.cache.put(hash, bytes);
+    return bytes;
+  }
+
+  /**
+   * The first ranged GET tells the size; the rest of the ranges are fetched in parallel,
+   * each streamed straight into one preallocated buffer (peak memory = the blob + the
+   * sockets' buffers, no per-part copies or final concatenation).
+   */
+  private async download(key: string): Promise<Buffer | undefined> {
+    const Bucket = this.root.bucket;
+    const get = (Range?: string) => this.client.send(new this.sdk.GetObjectCommand({ Bucket, Key: key, Range }));
+    const first = await this.callOrMissing("GetObject", key, async () => {
+      // Real S3 answers 416 to a range on an empty object: ask again without one.
+      const response = await get(`bytes=0-${PART_SIZE - 1}`).catch((e) => (e?.$metadata?.httpStatusCode === 416 ? get() : Promise.reject(e)));
+      const total = Number(/\/(\d+)$/.exec(response.ContentRange ?? "")?.[1] ?? response.ContentLength ?? 0);
+      const target = Buffer.allocUnsafe(total);
+      const length = Math.min(total, Number(response.ContentLength ?? total));
+      // Nothing to read for an empty object (s3rver even announces a 1-byte body it never sends).
+      if (total === 0) (response.Body as { destroy?: () => void } | undefined)?.destroy?.();
+      else await readInto(response.Body, target, 0, length);
+      return { target, total, received: total === 0 ? 0 : length };
+    });
+    if (!first) return undefined;
+    const { target, total, received } = first;
+    const offsets: number[] = [];
+    for (let start = received; start < total; start += PART_SIZE) offsets.push(start);
+    await inParallel(offsets.length, TRANSFER_CONCURRENCY, (i) =>
+      this.call("GetObject", key, async () => {
+        const start = offsets[i]!;
+        const end = Math.min(total, start + PART_SIZE);
+        await readInto((await get(`bytes=${start}-${end - 1}`)).Body, target, start, end - start);
+      }),
+    );
+    return target;
+  }
+
+  async putRecords(records: ReadonlyArray<{ key: string; value: unknown }>): Promise<void> {
+    // Encode everything first: a value that cannot be stored fails the batch before any write.
+    const bodies = records.map(({ key, value }) => ({ key: this.recordKey(key), body: encodeRecord(key, value) }));
+    for (const { key, body } of bodies) {
+      await this.call("PutObject", key, () =>
+        this.client.send(new this.sdk.PutObjectCommand({ Bucket: this.root.bucket, Key: key, Body: body, ContentType: "application/json" })),
+      );
+    }
+  }
+
+  async getRecord<T = unknown>(key: string): Promise<T | undefined> {
+    const value = await this.readRecord(this.recordKey(key));
+    return value === MISSING ? undefined : (value as T);
+  }
+
+  private async readRecord(key: string): Promise<unknown> {
+    const text = await this.callOrMissing("GetObject", key, async () => {
+      const response = await this.client.send(new this.sdk.GetObjectCommand({ Bucket: this.root.bucket, Key: key }));
+      const target = Buffer.allocUnsafe(response.ContentLength ?? 0);
+      await readInto(response.Body, target, 0, target.length);
+      return target.toString("utf8");
+    });
+    if (text === undefined) return MISSING;
+    try {
+      return JSON.parse(text);
+    } catch (error) {
+      throw new DatastoreError(`s3://${this.root.bucket}/${key}: record is not valid JSON`, { hint: "the object was not written by flowrun; delete it", cause: error });
+    }
+  }
+
+  async listRecords<T = unknown>(prefix: string): Promise<Array<{ key: string; value: T }>> {
+    const base = this.recordKey("");
+    const keys: string[] = [];
+    let ContinuationToken: string | undefined;
+    do {
+      const page = await this.call("ListObjectsV2", base + prefix, () =>
+        this.client.send(new this.sdk.ListObjectsV2Command({ Bucket: this.root.bucket, Prefix: base + prefix, ContinuationToken })),
+      );
+      for (const object of page.Contents ?? []) keys.push(object.Key!);
+      ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (ContinuationToken);
+    // S3 lists in UTF-8 byte order; callers get JS string order, the same as every backend.
+    keys.sort();
+    const values = await inParallel(keys.length, RECORD_READ_CONCURRENCY, (i) => this.readRecord(keys[i]!));
+    // A record deleted between the listing and its read is simply not listed.
+    return keys.flatMap((key, i) => (values[i] === MISSING ? [] : [{ key: key.slice(base.length), value: values[i] as T }]));
+  }
+
+  async deleteRecord(key: string): Promise<void> {
+    const Key = this.recordKey(key);
+    await this.call("DeleteObject", Key, () => this.client.send(new this.sdk.DeleteObjectCommand({ Bucket: this.root.bucket, Key })));
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+  }
+}
+
+function encodeRecord(key: string, value: unknown): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch (error) {
+    throw new DatastoreError(`record ${key}: value is not JSON-serialisable (${(error as Error).message})`, { cause: error });
+  }
+  if (text === undefined) throw new DatastoreError(`record ${key}: value ${String(value)} is not JSON-serialisable`);
+  return text;
+}
+
+/**
+ * Streams a response body of exactly `length` bytes into `target` at `offset`. Stream
+ * failures and wrong lengths are marked so `retrying` repeats the whole request.
+ */
+async function readInto(body: unknown, target: Buffer, offset: number, length: number): Promise<void> {
+  let position = offset;
+  try {
+    for await (const chunk of body as AsyncIterable<Uint8Array>) {
+      if (position + chunk.length > offset + length) throw new Error(`S3 sent more than the ${length} bytes asked for`);
+      target.set(chunk, position);
+      position += chunk.length;
+    }
+    if (position !== offset + length) throw new Error(`S3 sent ${position - offset} of ${length} bytes`);
+  } catch (error) {
+    throw bodyFailure(error);
+  }
+}
+
+/** Runs `fn(0..count-1)` with at most `limit` in flight; after a failure starts no more, then throws it. */
+async function inParallel<T>(count: number, limit: number, fn: (index: number) => Promise<T>): Promise<T[]> {
+  const results = new Array<T>(count);
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const lane = async () => {
+    while (!failure && next < count) {
+      const index = next++;
+      try {
+        results[index] = await fn(index);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, count) }, lane));
+  if (failure) throw failure.error;
+  return results;
+}

@@ -1,0 +1,250 @@
+/**
+ * What an S3 failure means: S3 settings as the user wrote them, which failures are worth
+ * another attempt, and the rest turned into one-line `DatastoreError`s naming the setting
+ * to fix.
+ *
+ * The SDK resolves credentials, region and endpoint itself; we read the same sources only
+ * far enough to *name* them in messages (and to pick path-style addressing when an endpoint
+ * is configured). The cost is a second, partial reading of `~/.aws/config`: if the two ever
+ * disagree, a message names the wrong setting, the data path is unaffected.
+ */
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { DatastoreError } from "../../src/errors.js";
+
+export interface S3Root {
+  bucket: string;
+  /** Key prefix with a trailing `/`, or `""` for the bucket's top level. */
+  prefix: string;
+  /** `s3://bucket/prefix` normalised, for messages. */
+  location: string;
+}
+
+/** An explicitly configured endpoint and the setting it came from. */
+export interface S3Endpoint {
+  setting: string;
+  url: string;
+}
+
+export interface S3Settings {
+  profile?: string;
+  endpoint?: S3Endpoint;
+}
+
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+export function parseS3Root(root: string): S3Root {
+  const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(root);
+  if (!match || !BUCKET_NAME.test(match[1]!)) {
+    throw new DatastoreError(`--datastore-root must look like s3://bucket/prefix, got ${JSON.stringify(root)}`, {
+      hint: "pass --datastore-root s3://my-bucket/flowrun (or set FLOWRUN_DATASTORE_ROOT)",
+    });
+  }
+  const bucket = match[1]!;
+  const path = match[2]!.replace(/^\/+|\/+$/g, "");
+  return { bucket, prefix: path ? `${path}/` : "", location: `s3://${bucket}${path ? `/${path}` : ""}` };
+}
+
+/** `~/.aws/config` shown the way users write it, unless overridden by AWS_CONFIG_FILE. */
+function displayPath(path: string): string {
+  const home = homedir();
+  return path.startsWith(home + "/") ? `~${path.slice(home.length)}` : path;
+}
+
+/** Section name -> key -> value. Enough of INI for profile names and `endpoint_url`. */
+function readIni(path: string): Map<string, Map<string, string>> {
+  const sections = new Map<string, Map<string, string>>();
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    return sections;
+  }
+  let current: Map<string, string> | undefined;
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.replace(/^\s*[#;].*$/, "");
+    const header = /^\s*\[\s*(.+?)\s*\]\s*$/.exec(line);
+    if (header) sections.set(header[1]!, (current = sections.get(header[1]!) ?? new Map()));
+    else if (current && /^\S/.test(line)) {
+      const kv = /^([^=]+?)\s*=\s*(.*?)\s*$/.exec(line);
+      if (kv) current.set(kv[1]!, kv[2]!);
+    }
+  }
+  return sections;
+}
+
+/**
+ * Checks what the SDK would otherwise fail on vaguely (an unknown profile surfaces as
+ * "Could not load credentials from any providers"), and finds the endpoint to name.
+ */
+export function readS3Settings(env: NodeJS.ProcessEnv = process.env): S3Settings {
+  const configFile = env.AWS_CONFIG_FILE || join(homedir(), ".aws", "config");
+  const credentialsFile = env.AWS_SHARED_CREDENTIALS_FILE || join(homedir(), ".aws", "credentials");
+  const profile = env.AWS_PROFILE || undefined;
+  const config = readIni(configFile);
+  const section = config.get(profile === undefined || profile === "default" ? "default" : `profile ${profile}`) ??
+    config.get(profile ?? "default");
+  if (profile !== undefined && !section && !readIni(credentialsFile).has(profile)) {
+    throw new DatastoreError(`AWS_PROFILE=${profile}: profile not found in ${displayPath(configFile)}`, {
+      hint: `add a [profile ${profile}] section (aws configure --profile ${profile}) or unset AWS_PROFILE`,
+    });
+  }
+  let endpoint: S3Endpoint | undefined;
+  if (env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS !== "true") {
+    for (const name of ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]) {
+      if (env[name]) {
+        endpoint = { setting: name, url: env[name]! };
+        break;
+      }
+    }
+    const fromProfile = section?.get("endpoint_url");
+    if (!endpoint && fromProfile) {
+      endpoint = { setting: `endpoint_url (profile ${profile ?? "default"} in ${displayPath(configFile)})`, url: fromProfile };
+    }
+  }
+  if (endpoint && !/^https?:\/\/[^/]/.test(endpoint.url)) {
+    throw new DatastoreError(`${endpoint.setting}=${endpoint.url}: not an http(s) URL`, {
+      hint: "use the form http://host:port or https://host",
+    });
+  }
+  return { profile, endpoint };
+}
+
+export interface ErrorContext {
+  root: S3Root;
+  settings: S3Settings;
+  region: string;
+  /** The S3 operation and object, for failures that are not misconfiguration. */
+  operation: string;
+  key?: string;
+}
+
+const NETWORK: Record<string, string> = {
+  ECONNREFUSED: "connection refused",
+  ECONNRESET: "connection reset",
+  EPIPE: "connection reset",
+  ENOTFOUND: "host not found",
+  EAI_AGAIN: "host not found (DNS lookup failed)",
+  EHOSTUNREACH: "host unreachable",
+  ENETUNREACH: "network unreachable",
+  ETIMEDOUT: "no answer (timed out)",
+};
+
+/** The network error code of `error`, its causes, or the attempts of an AggregateError. */
+export function networkCode(error: unknown, depth = 0): string | undefined {
+  if (typeof error !== "object" || error === null || depth > 4) return undefined;
+  const e = error as { code?: unknown; name?: unknown; cause?: unknown; errors?: unknown[] };
+  if (typeof e.code === "string" && e.code in NETWORK) return e.code;
+  if (e.name === "TimeoutError" || e.name === "AbortError") return "ETIMEDOUT";
+  for (const inner of [e.cause, ...(Array.isArray(e.errors) ? e.errors : [])]) {
+    const code = networkCode(inner, depth + 1);
+    if (code) return code;
+  }
+  return undefined;
+}
+
+function credentialSource(settings: S3Settings, env: NodeJS.ProcessEnv): string {
+  if (settings.profile) return `the credentials of AWS_PROFILE=${settings.profile}`;
+  if (env.AWS_ACCESS_KEY_ID) return `AWS_ACCESS_KEY_ID=${env.AWS_ACCESS_KEY_ID}`;
+  return "the default AWS credentials";
+}
+
+/** One `DatastoreError` for any failure of an S3 call; the SDK error stays as `cause`. */
+export function toDatastoreError(error: unknown, ctx: ErrorContext, env: NodeJS.ProcessEnv = process.env): DatastoreError {
+  if (error instanceof DatastoreError) return error;
+  const e = (error ?? {}) as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  const status = e.$metadata?.httpStatusCode;
+  const bucketUrl = `s3://${ctx.root.bucket}`;
+  const where = ctx.settings.endpoint
+    ? `${ctx.settings.endpoint.setting}=${ctx.settings.endpoint.url}`
+    : `s3.${ctx.region}.amazonaws.com (AWS_REGION=${ctx.region})`;
+
+  const code = networkCode(error);
+  if (code) {
+    return new DatastoreError(`${where}: ${NETWORK[code]}`, {
+      hint: ctx.settings.endpoint
+        ? `start the S3 server or fix ${ctx.settings.endpoint.setting.split(" ")[0]}`
+        : "check the network connection and any HTTPS_PROXY setting",
+      cause: error,
+    });
+  }
+  if (e.name === "CredentialsProviderError" || e.name === "TokenProviderError") {
+    // The SDK's generic text means "nothing found"; anything else (expired SSO session,
+    // failing credential_process) is specific enough to show.
+    const found = /from any providers/.test(e.message ?? "") ? undefined : (e.message ?? "").split("\n")[0];
+    const profile = ctx.settings.profile;
+    return new DatastoreError(
+      profile
+        ? `AWS_PROFILE=${profile}: ${found ?? "the profile has no usable credentials"}`
+        : `AWS credentials: ${found ?? "none found (AWS_ACCESS_KEY_ID, AWS_PROFILE, ~/.aws/credentials)"}`,
+      {
+        hint: profile
+          ? `run \`aws configure --profile ${profile}\` (or \`aws sso login --profile ${profile}\`)`
+          : "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run `aws configure`",
+        cause: error,
+      },
+    );
+  }
+  if (e.name === "NoSuchBucket" || (ctx.operation === "HeadBucket" && status === 404)) {
+    return new DatastoreError(`${bucketUrl}: bucket does not exist`, {
+      hint: `create it (aws s3 mb ${bucketUrl}) or fix --datastore-root / FLOWRUN_DATASTORE_ROOT`,
+      cause: error,
+    });
+  }
+  if (status === 403 || /^(AccessDenied|Forbidden|InvalidAccessKeyId|SignatureDoesNotMatch)$/.test(e.name ?? "")) {
+    return new DatastoreError(`${bucketUrl}: access denied`, {
+      hint: `${credentialSource(ctx.settings, env)} must be valid and allow s3:ListBucket, s3:GetObject, s3:PutObject on ${ctx.root.location}`,
+      cause: error,
+    });
+  }
+  if (status === 301 || e.name === "PermanentRedirect" || e.name === "AuthorizationHeaderMalformed") {
+    return new DatastoreError(`${bucketUrl}: bucket is not in region ${ctx.region}`, {
+      hint: "set AWS_REGION (or region in the AWS profile) to the bucket's region",
+      cause: error,
+    });
+  }
+  const object = ctx.key === undefined ? ctx.root.location : `s3://${ctx.root.bucket}/${ctx.key}`;
+  const detail = (e.message ?? String(error)).split("\n")[0];
+  return new DatastoreError(`${object}: S3 ${ctx.operation} failed: ${e.name ?? "Error"}${status ? ` (HTTP ${status})` : ""}: ${detail}`, {
+    hint: status === 503 || status === 429
+      ? "S3 is throttling: lower --max-workers, or retry later"
+      : "retry; if it persists, run with --debug to see the S3 error",
+    cause: error,
+  });
+}
+
+/** Retries after the SDK's own attempts (3 by default, AWS_MAX_ATTEMPTS) gave up. */
+const OUTER_ATTEMPTS = 4;
+/** Marks failures while reading a response body: the SDK had already returned, so it did not retry them. */
+const BODY_FAILED = Symbol("body read failed");
+
+export function bodyFailure(error: unknown): Error {
+  return Object.assign(error instanceof Error ? error : new Error(String(error)), { [BODY_FAILED]: true });
+}
+
+function retryable(error: unknown): boolean {
+  const e = error as { [BODY_FAILED]?: boolean; name?: string; $metadata?: { httpStatusCode?: number } } | undefined;
+  if (e?.[BODY_FAILED]) return true;
+  // The SDK already retried network errors: once more here would only slow down a dead endpoint.
+  if (networkCode(error)) return false;
+  const status = e?.$metadata?.httpStatusCode ?? 0;
+  return status === 429 || status >= 500 || e?.name === "SlowDown";
+}
+
+/**
+ * Runs one S3 exchange (request and body) again when the SDK could not: throttling and
+ * 5xx that outlasted its attempts, and failures while streaming a body. Exponential
+ * backoff with full jitter (0..1 s, 0..2 s, 0..4 s) so many workers do not retry in step;
+ * persistent throttling thus fails after ~5-10 s instead of piling on.
+ */
+export async function retrying<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (attempt >= OUTER_ATTEMPTS || !retryable(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 500 * 2 ** attempt));
+    }
+  }
+}

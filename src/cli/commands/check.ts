@@ -1,0 +1,78 @@
+/**
+ * `flowrun check <flow.ts>`: validates the graph and lints the suggested practices,
+ * without running any of the flow's code. Exit 2 on an error; warnings never fail.
+ * Also holds what `show` and `output-dot` share: argument handling and issue printing.
+ */
+import { FlowDefinitionError } from "../../errors.js";
+import { sortIssues } from "../../graph/issue.js";
+import { lintFlow } from "../../graph/lint-flow.js";
+import { loadFlowGraph, readFlowSource } from "../../graph/parse-flow.js";
+import type { FlowGraph, GraphIssue } from "../../graph/types.js";
+import { validateGraph } from "../../graph/validate-graph.js";
+
+const EXIT_OK = 0;
+const EXIT_INVALID = 2;
+
+export async function run(args: string[]): Promise<number> {
+  const loaded = loadGraphFromArgs("check", args);
+  if (typeof loaded === "number") return loaded;
+  const { graph, file } = loaded;
+  const issues = sortIssues([...validateGraph(graph), ...lintFlow(graph, readFlowSource(file))]);
+  for (const issue of issues) console.log(formatIssue(issue));
+  const errors = issues.filter((i) => i.severity === "error").length;
+  const warnings = plural(issues.length - errors, "warning");
+  if (errors > 0) {
+    console.log(`✗ ${plural(errors, "error")}${warnings ? `, ${warnings}` : ""}`);
+    return EXIT_INVALID;
+  }
+  console.log(`✓ Flow is valid: ${plural(graph.steps.size, "step")}${warnings ? ` (${warnings})` : ""}`);
+  return EXIT_OK;
+}
+
+/** `file:line:col error [code] message` and an indented hint, like a compiler's diagnostics. */
+export function formatIssue(issue: GraphIssue): string {
+  const { file, line, column } = issue.loc;
+  return `${file}:${line}:${column} ${issue.severity} [${issue.code}] ${issue.message}\n  hint: ${issue.hint}`;
+}
+
+/**
+ * Loads the graph named by the one argument and fails like `check` when it has errors
+ * (printed on stderr, so stdout stays the command's output). Returns an exit code instead
+ * of a graph when the command should stop.
+ */
+export function loadValidGraph(command: string, args: string[]): FlowGraph | number {
+  const loaded = loadGraphFromArgs(command, args);
+  if (typeof loaded === "number") return loaded;
+  const errors = validateGraph(loaded.graph).filter((i) => i.severity === "error");
+  if (errors.length === 0) return loaded.graph;
+  for (const issue of errors) console.error(formatIssue(issue));
+  console.error(`✗ ${plural(errors.length, "error")}: run \`flowrun check ${loaded.file}\` for details`);
+  return EXIT_INVALID;
+}
+
+function loadGraphFromArgs(command: string, args: string[]): { graph: FlowGraph; file: string } | number {
+  const usage = `usage: flowrun ${command} <flow.ts>`;
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(usage);
+    return EXIT_OK;
+  }
+  const unknown = args.find((a) => a.startsWith("-"));
+  const files = args.filter((a) => !a.startsWith("-"));
+  if (unknown || files.length !== 1) {
+    const problem = unknown ? `unknown option ${unknown}` : files.length ? "expected one flow file" : "missing the flow file";
+    console.error(`flowrun ${command}: ${problem}\n${usage}`);
+    return EXIT_INVALID;
+  }
+  const file = files[0]!;
+  try {
+    return { graph: loadFlowGraph(file), file };
+  } catch (error) {
+    if (!(error instanceof FlowDefinitionError)) throw error;
+    console.error(error.oneLine());
+    return EXIT_INVALID;
+  }
+}
+
+function plural(n: number, word: string): string {
+  return n === 0 ? "" : `${n} ${word}${n === 1 ? "" : "s"}`;
+}
