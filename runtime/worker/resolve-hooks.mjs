@@ -30,7 +30,20 @@ function isBare(specifier) {
   return !/^(\.{0,2}\/|[a-zA-Z][a-zA-Z0-9+.-]*:|#)/.test(specifier);
 }
 
+// Flow code is ESM by contract (decorators, `import`), even in a project whose package.json
+// says "type": "commonjs" (npm init's default): without this, tsx compiles the flow to CJS.
+const TS_SOURCE = /\.(m?ts|tsx)$/;
+
+async function resolveUserTypeScript(result) {
+  if (TS_SOURCE.test(new URL(result.url).pathname) && isUserCode(result.url)) return { ...result, format: "module" };
+  return result;
+}
+
 export async function resolve(specifier, context, nextResolve) {
+  return resolveUserTypeScript(await resolveSpecifier(specifier, context, nextResolve));
+}
+
+async function resolveSpecifier(specifier, context, nextResolve) {
   // Through the rest of the chain (not short-circuited) so tsx can claim a .ts entry.
   if (specifier === "flowrun") return nextResolve(flowrunUrl, context);
   if (envParentUrl && isBare(specifier) && !isBuiltin(specifier) && isUserCode(context.parentURL)) {

@@ -23,6 +23,20 @@ export interface DecoratorInfo {
  */
 export type TransitionKind = "linear" | "split" | "foreach" | "switch" | "end";
 
+/** What the parser saw of a step's `this.next` calls, kept for validation messages. */
+export interface StepSyntax {
+  /** Every `this.next(...)` call in the step body. */
+  nextCalls: SourceLocation[];
+  /** A `this.next` call that is not the last statement. */
+  nextNotLast?: SourceLocation;
+  /** Why the `this.next(...)` call cannot be read as a transition. */
+  malformedNext?: string;
+  /** An option (`foreach`, `condition`) that is not a string literal. */
+  nonLiteral?: { option: string; text: string };
+  /** Targets that are not `this.<step>`. */
+  nonMemberTargets?: string[];
+}
+
 export interface StepNode {
   name: string;
   kind: TransitionKind;
@@ -47,6 +61,7 @@ export interface StepNode {
   loc: SourceLocation;
   /** Location of the `this.next(...)` call. */
   nextLoc?: SourceLocation;
+  syntax?: StepSyntax;
 }
 
 export interface ParameterInfo {
@@ -67,6 +82,8 @@ export interface ParameterInfo {
 export interface FlowGraph {
   file: string;
   className: string;
+  /** Location of the class name. */
+  loc?: SourceLocation;
   doc?: string;
   /** Class-level decorators (`project`, `dependencies`, ...). */
   decorators: DecoratorInfo[];

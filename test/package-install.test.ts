@@ -1,0 +1,48 @@
+// flowrun is a real npm package: the `npm pack` tarball installs into an empty project (no
+// tsconfig, no tsx of its own), `npx flowrun run` runs a flow there, and a plain .mjs
+// script reads the result. Installs the package's dependencies from the npm registry.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+
+const repo = new URL("..", import.meta.url).pathname;
+const work = mkdtempSync(join(tmpdir(), "flowrun-pack-"));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+const FLOW = `import { FlowSpec, step, Parameter } from "flowrun";
+
+/** A user's own flow. */
+export default class UserHelloFlow extends FlowSpec {
+  who = Parameter("who", { default: "world" });
+  declare greeting: string;
+
+  /** Greet. */
+  @step start() { this.greeting = \`hi \${this.who}\`; this.next(this.end); }
+
+  /** Print. */
+  @step end() { console.log(this.greeting); }
+}
+`;
+
+test("the packed tarball installs into an empty project and runs a flow there", { timeout: 600_000 }, () => {
+  const run = (cmd: string, args: string[], cwd: string) => execFileSync(cmd, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  run("npm", ["pack", "--pack-destination", work], repo);
+  const tarball = readdirSync(work).find((f) => f.endsWith(".tgz"))!;
+  const project = join(work, "project");
+  mkdirSync(project);
+  // The registry mirror lacks some newest versions; the repo's .npmrc pins resolution to a date.
+  copyFileSync(join(repo, ".npmrc"), join(project, ".npmrc"));
+  run("npm", ["init", "-y"], project);
+  run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", join(work, tarball)], project);
+  writeFileSync(join(project, "hello.ts"), FLOW);
+  const out = run("npx", ["flowrun", "run", "hello.ts", "--who", "packed"], project);
+  assert.match(out, /\[UserHelloFlow\/\d+-[0-9a-f]+\/end\/\d+\] hi packed/);
+  writeFileSync(
+    join(project, "read.mjs"),
+    `import { Flow } from "flowrun";\nconst run = await new Flow("UserHelloFlow").latestSuccessfulRun();\nconsole.log(JSON.stringify(await run.artifact("greeting")));\n`,
+  );
+  assert.equal(run("node", ["read.mjs"], project).trim(), JSON.stringify("hi packed"));
+});
