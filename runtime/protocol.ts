@@ -89,8 +89,18 @@ export interface TaskFailure {
   logMessages: number;
 }
 
-export type WorkerRequest = ParametersRequest | TaskRequest;
-export type WorkerResponse = ParametersResponse | TaskSuccess | TaskFailure;
+/** Answered as soon as a worker has loaded the flow; used to start timeouts from a warm worker. */
+export interface PingRequest {
+  kind: "ping";
+}
+
+export interface PingResponse {
+  ok: true;
+  pong: true;
+}
+
+export type WorkerRequest = ParametersRequest | TaskRequest | PingRequest;
+export type WorkerResponse = ParametersResponse | TaskSuccess | TaskFailure | PingResponse;
 
 /** Published on the log BroadcastChannel while a task runs. */
 export interface LogMessage {

@@ -30,6 +30,8 @@ export class WorkerPoolExecutor implements TaskExecutor {
     const pool = step.decorators.isolate ? this.createPool(step, 1) : this.pool(step);
     const seconds = step.decorators.timeout?.seconds;
     try {
+      // A @timeout measures the step, not a cold worker's start-up (~1 s): wait for a ready worker first.
+      if (seconds) await pool.run({ kind: "ping" } satisfies WorkerRequest);
       return (await pool.run(request, seconds ? { signal: AbortSignal.timeout(seconds * 1000) } : {})) as WorkerResponse;
     } catch (error) {
       throw describeWorkerDeath(error, step);

@@ -35,6 +35,7 @@ export async function createTaskHandler(setup: WorkerSetup): Promise<(request: W
   }
   return async (request) => {
     if (!loaded) return { ok: false, error: loadError!, logMessages: 0 };
+    if (request.kind === "ping") return { ok: true, pong: true };
     return request.kind === "parameters" ? resolveParameters(loaded, request) : runTask(loaded, request);
   };
 }
