@@ -23,7 +23,7 @@ export class LmdbBackend implements StorageBackend {
     try {
       mkdirSync(location, { recursive: true });
       accessSync(location, constants.W_OK);
-      this.root = open({ path: location, compression: false, separateFlushed: true, noSync: process.env.X_NOSYNC === '1' });
+      this.root = open({ path: location, compression: false, separateFlushed: true });
       this.blobs = this.root.openDB({ name: "blobs", encoding: "binary" });
       this.records = this.root.openDB({ name: "records", encoding: "json" });
     } catch (error) {
@@ -63,11 +63,22 @@ export class LmdbBackend implements StorageBackend {
   }
 
   async getRecord<T>(key: string): Promise<T | undefined> {
+    this.freshSnapshot();
     return this.records.get(key) as T | undefined;
+  }
+
+  /**
+   * lmdb-js keeps a thread's read transaction open between reads; a long-lived worker
+   * thread would keep seeing the snapshot from before the scheduler committed the task it
+   * is about to read. Records are read at task boundaries, so renewing here is cheap.
+   */
+  private freshSnapshot(): void {
+    this.root.resetReadTxn();
   }
 
   async listRecords<T>(prefix: string): Promise<Array<{ key: string; value: T }>> {
     const out: Array<{ key: string; value: T }> = [];
+    this.freshSnapshot();
     for (const { key, value } of this.records.getRange({ start: prefix })) {
       if (!key.startsWith(prefix)) break;
       out.push({ key, value: value as T });

@@ -81,12 +81,12 @@ export class ConsoleReporter implements ProgressReporter {
   }
 
   taskFailed(pathspec: string, error: Error): void {
-    this.write(`[${pathspec}] ${red(`Task failed: ${error.message}`, this.tty)}`);
+    process.stderr.write(`[${pathspec}] ${red(`Task failed: ${error.message}`, process.stderr.isTTY === true)}\n`);
   }
 
   line(pathspec: string, stream: LogStream, text: string): void {
-    if (this.quiet && stream === "stdout") return;
-    this.write(`[${pathspec}] ${stream === "stderr" ? red(text, this.tty) : text}`);
+    if (stream === "stderr") process.stderr.write(`[${pathspec}] ${red(text, process.stderr.isTTY === true)}\n`);
+    else if (!this.quiet) this.write(`[${pathspec}] ${text}`);
   }
 
   info(text: string): void {

@@ -128,7 +128,7 @@ export class Step {
   async tasks(): Promise<Task[]> {
     const done = await this.store.metadata.doneTasks(this.records[0]!.flow, this.records[0]!.runId, this.name);
     return [...this.records]
-      .sort((a, b) => (a.foreachStack.at(-1)?.index ?? 0) - (b.foreachStack.at(-1)?.index ?? 0) || Number(a.taskId) - Number(b.taskId))
+      .sort((a, b) => compareStacks(a, b) || Number(a.taskId) - Number(b.taskId))
       .map((r) => new Task(r, done.has(`${r.step}/${r.taskId}`), this.store));
   }
 
@@ -139,6 +139,16 @@ export class Step {
     if (!task) throw new NotFoundError(`task ${this.pathspec}/${id} does not exist`, { where: this.pathspec });
     return task;
   }
+}
+
+/** Orders tasks by their split indices, outermost first (a nested foreach's cells by row, then cell). */
+function compareStacks(a: TaskRecord, b: TaskRecord): number {
+  const n = Math.max(a.foreachStack.length, b.foreachStack.length);
+  for (let i = 0; i < n; i++) {
+    const d = (a.foreachStack[i]?.index ?? 0) - (b.foreachStack[i]?.index ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
 }
 
 export class Task {
