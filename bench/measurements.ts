@@ -1,0 +1,13 @@
+/**
+ * The registry of benchmarks `npm run bench` runs, in order. To add one (S3, the arXiv
+ * flow, ...): write a `Measurement` in its own file under bench/ and append it here; its
+ * rows land in the same table.
+ */
+import { artifactMeasurements } from "./artifact-measurements.js";
+import type { Measurement } from "./context.js";
+import { flowMeasurements } from "./flow-measurements.js";
+
+export type { BenchContext, Measurement } from "./context.js";
+export { printTable, type BenchRow, type BenchTarget } from "./table.js";
+
+export const measurements: Measurement[] = [...flowMeasurements, ...artifactMeasurements];
