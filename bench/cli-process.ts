@@ -21,7 +21,8 @@ const GNU_TIME = "/usr/bin/time";
 
 export type RssMethod = "gnu-time" | "proc-vmhwm-poll";
 
-export const rssMethod: RssMethod = existsSync(GNU_TIME) ? "gnu-time" : "proc-vmhwm-poll";
+/** `FLOWRUN_BENCH_RSS=poll` forces the /proc poll (to cross-check the two). */
+export const rssMethod: RssMethod = existsSync(GNU_TIME) && process.env.FLOWRUN_BENCH_RSS !== "poll" ? "gnu-time" : "proc-vmhwm-poll";
 
 export interface CliRun {
   exitCode: number;
@@ -42,9 +43,23 @@ export interface CliRun {
   datastoreRoot: string;
 }
 
+let workspaceBase = tmpdir();
+
+/**
+ * Where temporary datastores go (`--tmpdir`, default os.tmpdir()). Pointing it at a tmpfs
+ * (/dev/shm) takes the disk's fsync out of the numbers: the difference is what durability costs.
+ */
+export function setWorkspaceBase(dir: string): void {
+  workspaceBase = resolve(dir);
+}
+
+export function getWorkspaceBase(): string {
+  return workspaceBase;
+}
+
 /** A fresh directory for one measurement; `dispose` removes it (and every datastore in it). */
 export function tempWorkspace(label: string): { dir: string; dispose(): void } {
-  const dir = mkdtempSync(join(tmpdir(), `flowrun-bench-${label}-`));
+  const dir = mkdtempSync(join(workspaceBase, `flowrun-bench-${label}-`));
   return { dir, dispose: () => rmSync(dir, { recursive: true, force: true }) };
 }
 

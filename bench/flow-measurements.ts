@@ -29,7 +29,7 @@ const hello: Measurement = {
       const rss = runs.map((r) => r.peakRssMb ?? NaN);
       const typical = runs.find((r) => r.wallMs / 1000 === median(walls)) ?? runs[0]!;
       return [
-        { measurement: "cold run flows/Hello.ts: wall", value: median(walls), unit: "s", notes: [`median of ${runs.length} fresh processes and datastores${formatSamples(walls, "s")}`, await phasesNote(typical, "HelloFlow"), cpuNote(runs)] },
+        { measurement: "cold run flows/Hello.ts: wall", value: median(walls), unit: "s", notes: [`median of ${runs.length} fresh processes and datastores${formatSamples(walls, "s")}; tsx's transform cache stays warm between runs`, await phasesNote(typical, "HelloFlow"), cpuNote(runs)] },
         { measurement: "cold run flows/Hello.ts: peak RSS", value: Math.max(...rss), unit: "MB", notes: [`max over runs${formatSamples(rss, "MB", 0)}`] },
       ];
     } finally {

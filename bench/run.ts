@@ -1,14 +1,15 @@
 /**
- * `npm run bench [-- FILTER...] [--quick] [--repeat N] [--list] [-- flowrun run options]`
+ * `npm run bench [-- FILTER...] [--quick] [--repeat N] [--tmpdir DIR] [--list] [flowrun run options]`
  *
  * Runs the measurements of bench/measurements.ts whose id contains one of the filters
  * (all when none), each against the real CLI in a fresh temporary datastore, and prints one
- * table. `--quick` skips the slow ones (10,000 splits, 500 MB). Options the bench does not
+ * table. `--quick` skips the slow ones (10,000 splits, 500 MB); `--tmpdir /dev/shm` puts the
+ * datastores on a tmpfs (no fsync cost) instead of os.tmpdir(). Options the bench does not
  * know (`--max-workers 2`) are passed to every measured `flowrun run`.
  */
 import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
 import { createContext } from "./context.js";
-import { rssMethod } from "./cli-process.js";
+import { getWorkspaceBase, rssMethod, setWorkspaceBase } from "./cli-process.js";
 import { measurements, printTable, type BenchRow } from "./measurements.js";
 
 function parse(argv: string[]) {
@@ -17,18 +18,21 @@ function parse(argv: string[]) {
   let quick = false;
   let list = false;
   let repeat: number | undefined;
+  let tmp: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "--quick") quick = true;
     else if (arg === "--list") list = true;
     else if (arg === "--repeat") repeat = Number(argv[++i]);
+    else if (arg === "--tmpdir") tmp = argv[++i];
     else if (arg.startsWith("--")) {
       extraArgs.push(arg);
       if (!arg.includes("=") && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith("--")) extraArgs.push(argv[++i]!);
     } else filters.push(arg);
   }
   if (repeat !== undefined && !(Number.isInteger(repeat) && repeat >= 1)) throw new Error("--repeat needs a whole number >= 1");
-  return { filters, extraArgs, quick, list, repeat: repeat ?? (quick ? 1 : 3) };
+  if (tmp === undefined && argv.includes("--tmpdir")) throw new Error("--tmpdir needs a directory");
+  return { filters, extraArgs, quick, list, tmp, repeat: repeat ?? (quick ? 1 : 3) };
 }
 
 async function main(): Promise<number> {
@@ -44,6 +48,7 @@ async function main(): Promise<number> {
     process.stderr.write(`no measurement matches ${options.filters.join(", ")}${options.quick ? " (without --quick's skipped ones)" : ""}; --list shows them\n`);
     return 2;
   }
+  if (options.tmp) setWorkspaceBase(options.tmp);
   const loadBefore = loadavg()[0]!;
   const ctx = createContext(options);
   const rows: BenchRow[] = [];
@@ -51,19 +56,24 @@ async function main(): Promise<number> {
   for (const m of selected) {
     ctx.log(`${m.id}: ${m.description}`);
     const started = performance.now();
+    const load = loadavg()[0]!;
+    const measured: BenchRow[] = [];
     try {
-      rows.push(...(await m.run(ctx)));
+      measured.push(...(await m.run(ctx)));
     } catch (error) {
       failed = true;
-      rows.push({ measurement: m.id, value: null, unit: "", notes: [`failed: ${(error as Error).message}`] });
+      measured.push({ measurement: m.id, value: null, unit: "", notes: [`failed: ${(error as Error).message}`] });
     }
+    // Other processes on the machine inflate wall clock: keep how busy it was with the numbers.
+    const loadNote = `1-min load average ${load.toFixed(1)} -> ${loadavg()[0]!.toFixed(1)} while measured`;
+    rows.push(...measured.map((row, i) => (i === 0 ? { ...row, notes: [...(row.notes ?? []), loadNote] } : row)));
     ctx.log(`${m.id} took ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
   const cpu = cpus()[0]?.model.trim() ?? "unknown CPU";
   process.stdout.write(
     `\nflowrun bench — ${availableParallelism()} cores (${cpu}), ${(totalmem() / 2 ** 30).toFixed(0)} GB, Node ${process.version}, ` +
       `source mode (tsx); peak RSS via ${rssMethod === "gnu-time" ? "/usr/bin/time -f %M (ru_maxrss of the CLI process)" : "polling VmHWM in /proc/<pid>/status"}; ` +
-      `every flowrun run is --quiet in a fresh datastore${options.extraArgs.length ? `; extra run options: ${options.extraArgs.join(" ")}` : ""}\n` +
+      `every flowrun run is --quiet in a fresh datastore under ${getWorkspaceBase()}${options.extraArgs.length ? `; extra run options: ${options.extraArgs.join(" ")}` : ""}\n` +
       // Wall clock means little on a busy machine: say how busy it was.
       `1-min load average: ${loadBefore.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end\n\n`,
   );

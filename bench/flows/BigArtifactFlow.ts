@@ -18,6 +18,7 @@ export default class BigArtifactFlow extends FlowSpec {
   declare readBodyStart: number;
   declare readBodyEnd: number;
   declare readMs: number;
+  declare readLoadMs: number;
   declare sum: number;
 
   /** Let the write step's worker start. */
@@ -43,6 +44,7 @@ export default class BigArtifactFlow extends FlowSpec {
     this.readBodyStart = Date.now();
     const t0 = performance.now();
     const data = this.data;
+    this.readLoadMs = performance.now() - t0;
     let sum = 0;
     for (let i = 0; i < data.length; i++) sum += data[i]!;
     this.readMs = performance.now() - t0;
