@@ -5,6 +5,7 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { describeResult, fixtureFlow, readRun, runCli, runFlowCli, tempDatastore, type FlowRunResult } from "./support/flowrun-cli.js";
 
 const store = tempDatastore();
@@ -57,6 +58,12 @@ describe("bad usage exits 2 with a message saying what is wrong", { concurrency:
     assert.equal(result.code, 2, describeResult(result));
     assert.match(result.stderr, /flows\/DoesNotExist\.ts: no such flow file/);
   });
+});
+
+test("a datastore directory whose name has a dot opens", async () => {
+  const root = join(store.root, "..", "results.v2");
+  const result = await runCli(["runs", "--datastore-root", root], { env: store.env });
+  assert.equal(result.code, 0, describeResult(result));
 });
 
 describe("a successful run", () => {

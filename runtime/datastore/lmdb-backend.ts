@@ -23,7 +23,8 @@ export class LmdbBackend implements StorageBackend {
     try {
       mkdirSync(location, { recursive: true });
       accessSync(location, constants.W_OK);
-      this.root = open({ path: location, compression: false, separateFlushed: true });
+      // noSubdir: false — lmdb-js would treat a directory named like "results.v2" as a file.
+      this.root = open({ path: location, compression: false, separateFlushed: true, noSubdir: false });
       this.blobs = this.root.openDB({ name: "blobs", encoding: "binary" });
       this.records = this.root.openDB({ name: "records", encoding: "json" });
     } catch (error) {

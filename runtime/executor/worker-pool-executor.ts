@@ -67,6 +67,9 @@ export class WorkerPoolExecutor implements TaskExecutor {
       maxThreads,
       idleTimeout: 60_000,
       concurrentTasksPerWorker: 1,
+      // The default ("sync") parks an idle worker in Atomics.wait, which starves its event
+      // loop: lmdb-js never renews the worker's read snapshot between tasks.
+      atomics: "disabled",
       resourceLimits: memory ? { maxOldGenerationSizeMb: memory } : undefined,
       // Workers inherit the CLI's execArgv; tsx is registered inside each worker instead.
       execArgv: [],

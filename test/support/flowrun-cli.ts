@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Flow, Run, namespace, getNamespace } from "../../src/index.js";
+import { Run, namespace, getNamespace } from "../../src/index.js";
 import type { DatastoreConfig } from "../../runtime/datastore/storage-backend.js";
 
 /** The repository root. */
@@ -110,11 +110,6 @@ export async function inNamespace<T>(ns: string | null, fn: () => Promise<T>): P
 /** The run `Flow/runId` in `store`, whoever made it. */
 export function readRun(pathspec: string, store: TempDatastore): Promise<Run> {
   return inNamespace(null, () => Run.get(pathspec, { datastore: store.datastore }));
-}
-
-/** The flow `name` as the client sees it in `store` (the namespace is the caller's). */
-export function readFlow(name: string, store: TempDatastore): Flow {
-  return new Flow(name, { datastore: store.datastore });
 }
 
 /** A failed CLI run as one string, for assertion messages. */
