@@ -38,7 +38,7 @@ describe("plain data", { concurrency: true }, () => {
     assert.equal(await run.artifact("prototypePolluted"), false);
   });
 
-  test("-0 round-trips as -0", { todo: "runtime: msgpackr encodes -0 as the integer 0" }, async () => {
+  test("-0 round-trips as -0", async () => {
     const value = await run.artifact("negativeZero");
     assert.ok(Object.is(value, -0), `got ${Object.is(value, 0) ? "0" : String(value)}`);
   });

@@ -18,6 +18,10 @@ class MapEntries {
 class KeyedEntries {
   constructor(readonly entries: Array<[string, unknown]>) {}
 }
+/** msgpack has no -0: msgpackr writes it as the integer 0. */
+class NegativeZero {}
+const NEGATIVE_ZERO = new NegativeZero();
+addExtension({ Class: NegativeZero, type: 0x5a, write: () => 0, read: () => -0 });
 addExtension({ Class: MapEntries, type: 0x4d, write: (m: MapEntries) => m.entries, read: (e: Array<[unknown, unknown]>) => new Map(e) });
 addExtension({
   Class: KeyedEntries,
@@ -52,7 +56,10 @@ interface Walk {
 }
 
 function describePath(path: string[]): string {
-  return path.reduce((acc, part) => (/^[A-Za-z_$][\w$]*$/.test(part) ? `${acc}.${part}` : `${acc}[${JSON.stringify(part)}]`), "this");
+  return path.reduce((acc, part) => {
+    if (/^[A-Za-z_$][\w$]*$/.test(part)) return `${acc}.${part}`;
+    return /^\d+$/.test(part) ? `${acc}[${part}]` : `${acc}[${JSON.stringify(part)}]`;
+  }, "this");
 }
 
 function reject(path: string[], what: string): never {
@@ -74,6 +81,9 @@ export function checkPlainData(value: unknown, name: string): Walk {
     switch (typeof v) {
       case "function": return reject(path, v.toString().startsWith("class ") ? "is a class" : "is a function");
       case "symbol": return reject(path, "is a symbol");
+      case "number":
+        if (Object.is(v, -0)) walk.needsTransform = true;
+        return;
       case "object": break;
       default: return;
     }
@@ -127,8 +137,9 @@ export function checkPlainData(value: unknown, name: string): Walk {
   return walk;
 }
 
-/** A copy where Maps and `__proto__`-keyed objects are wrapped for their msgpack extensions. */
+/** A copy where Maps, `__proto__`-keyed objects and -0 are wrapped for their msgpack extensions. */
 function wrapForEncoding(v: unknown): unknown {
+  if (Object.is(v, -0)) return NEGATIVE_ZERO;
   if (typeof v !== "object" || v === null || ArrayBuffer.isView(v) || v instanceof ArrayBuffer || v instanceof Date) return v;
   if (Array.isArray(v)) return v.map(wrapForEncoding);
   if (v instanceof Map) return new MapEntries([...v].map(([k, x]) => [wrapForEncoding(k), wrapForEncoding(x)]));

@@ -3,7 +3,8 @@
  * they never fail a check or a run, they point at the line to change.
  */
 import { isBuiltin } from "node:module";
-import ts from "typescript";
+import ts from "./typescript-api.js";
+import type TS from "typescript";
 import { flowLoc, graphWarning, sortIssues } from "./issue.js";
 import { findFlowClass, stepMethods } from "./parse-flow.js";
 import { locOf, propertyName, unwrap } from "./source-util.js";
@@ -55,7 +56,7 @@ function lintName(graph: FlowGraph): GraphIssue[] {
  * in every step and its imports bypass `@dependencies`. Types are fine (erased), and so
  * are `flowrun` and Node built-ins: they have no version to isolate and load in no time.
  */
-function lintTopLevel(file: string, sf: ts.SourceFile, cls: ts.ClassDeclaration | undefined): GraphIssue[] {
+function lintTopLevel(file: string, sf: TS.SourceFile, cls: TS.ClassDeclaration | undefined): GraphIssue[] {
   const issues: GraphIssue[] = [];
   const className = cls?.name?.text;
   for (const st of sf.statements) {
@@ -86,13 +87,13 @@ function lintTopLevel(file: string, sf: ts.SourceFile, cls: ts.ClassDeclaration 
   return issues;
 }
 
-function importedModule(st: ts.ImportDeclaration | ts.ImportEqualsDeclaration): string | undefined {
+function importedModule(st: TS.ImportDeclaration | TS.ImportEqualsDeclaration): string | undefined {
   if (ts.isImportDeclaration(st)) return ts.isStringLiteral(st.moduleSpecifier) ? st.moduleSpecifier.text : undefined;
   const ref = st.moduleReference;
   return ts.isExternalModuleReference(ref) && ts.isStringLiteral(ref.expression) ? ref.expression.text : undefined;
 }
 
-function isTypeOnly(st: ts.ImportDeclaration | ts.ImportEqualsDeclaration): boolean {
+function isTypeOnly(st: TS.ImportDeclaration | TS.ImportEqualsDeclaration): boolean {
   if (ts.isImportEqualsDeclaration(st)) return st.isTypeOnly;
   const clause = st.importClause;
   if (!clause) return false; // `import "x"` is there for its side effects
@@ -106,13 +107,13 @@ function allowedAtTopLevel(spec: string): boolean {
   return spec === "flowrun" || spec.startsWith("flowrun/") || isBuiltin(spec);
 }
 
-function isErased(st: ts.Statement): boolean {
+function isErased(st: TS.Statement): boolean {
   if (ts.isInterfaceDeclaration(st) || ts.isTypeAliasDeclaration(st) || ts.isEmptyStatement(st)) return true;
   return ts.canHaveModifiers(st) && (ts.getModifiers(st) ?? []).some((m) => m.kind === ts.SyntaxKind.DeclareKeyword);
 }
 
 /** `export default MyFlow;` or `export { MyFlow }` naming only the flow class. */
-function exportsOnly(st: ts.Statement, className: string | undefined): boolean {
+function exportsOnly(st: TS.Statement, className: string | undefined): boolean {
   if (!className) return false;
   if (ts.isExportAssignment(st)) {
     const e = unwrap(st.expression);
@@ -124,7 +125,7 @@ function exportsOnly(st: ts.Statement, className: string | undefined): boolean {
   return false;
 }
 
-function describe(st: ts.Statement, sf: ts.SourceFile): string {
+function describe(st: TS.Statement, sf: TS.SourceFile): string {
   if (ts.isFunctionDeclaration(st)) return `function \`${st.name?.text ?? "default"}\``;
   if (ts.isClassDeclaration(st)) return `class \`${st.name?.text ?? "default"}\``;
   if (ts.isVariableStatement(st)) {
@@ -137,7 +138,7 @@ function describe(st: ts.Statement, sf: ts.SourceFile): string {
   return "code";
 }
 
-function lintSteps(graph: FlowGraph, sf: ts.SourceFile, cls: ts.ClassDeclaration | undefined): GraphIssue[] {
+function lintSteps(graph: FlowGraph, sf: TS.SourceFile, cls: TS.ClassDeclaration | undefined): GraphIssue[] {
   const issues: GraphIssue[] = [];
   for (const name of ["start", "end"]) {
     const step = graph.steps.get(name);

@@ -6,7 +6,8 @@
  */
 import { readFileSync } from "node:fs";
 import { basename, extname } from "node:path";
-import ts from "typescript";
+import ts from "./typescript-api.js";
+import type TS from "typescript";
 import { FlowDefinitionError } from "../errors.js";
 import { parseTransition } from "./parse-next.js";
 import { analyzeSplits } from "./split-analysis.js";
@@ -58,10 +59,10 @@ export function readFlowSource(file: string): string {
 }
 
 /** Parses without a program; the first syntax error becomes a `FlowDefinitionError` at its line. */
-export function parseFlowSource(file: string, text: string): ts.SourceFile {
+export function parseFlowSource(file: string, text: string): TS.SourceFile {
   const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, scriptKind(file));
   // parseDiagnostics is internal but stable across TS 4-5; the public way needs a Program.
-  const diagnostics = (sf as unknown as { parseDiagnostics?: ts.Diagnostic[] }).parseDiagnostics ?? [];
+  const diagnostics = (sf as unknown as { parseDiagnostics?: TS.Diagnostic[] }).parseDiagnostics ?? [];
   const first = diagnostics[0];
   if (first) {
     const { line } = locOf(sf, file, first.start ?? 0);
@@ -73,7 +74,7 @@ export function parseFlowSource(file: string, text: string): ts.SourceFile {
   return sf;
 }
 
-function scriptKind(file: string): ts.ScriptKind {
+function scriptKind(file: string): TS.ScriptKind {
   const ext = extname(file);
   if (ext === ".tsx") return ts.ScriptKind.TSX;
   if (ext === ".js" || ext === ".mjs" || ext === ".cjs") return ts.ScriptKind.JS;
@@ -85,12 +86,12 @@ function scriptKind(file: string): ts.ScriptKind {
  * `export default X`, `export { X as default }`), else a named export of a class that
  * extends `FlowSpec`.
  */
-export function findFlowClass(sf: ts.SourceFile): ts.ClassDeclaration | undefined {
-  const classes = new Map<string, ts.ClassDeclaration>();
+export function findFlowClass(sf: TS.SourceFile): TS.ClassDeclaration | undefined {
+  const classes = new Map<string, TS.ClassDeclaration>();
   for (const st of sf.statements) if (ts.isClassDeclaration(st) && st.name) classes.set(st.name.text, st);
 
-  let named: ts.ClassDeclaration | undefined;
-  const consider = (cls: ts.ClassDeclaration | undefined) => {
+  let named: TS.ClassDeclaration | undefined;
+  const consider = (cls: TS.ClassDeclaration | undefined) => {
     if (cls && !named && extendsFlowSpec(cls)) named = cls;
   };
   for (const st of sf.statements) {
@@ -111,25 +112,25 @@ export function findFlowClass(sf: ts.SourceFile): ts.ClassDeclaration | undefine
   return named;
 }
 
-function hasModifier(node: ts.Node, kind: ts.SyntaxKind): boolean {
+function hasModifier(node: TS.Node, kind: TS.SyntaxKind): boolean {
   return ts.canHaveModifiers(node) && (ts.getModifiers(node) ?? []).some((m) => m.kind === kind);
 }
 
-function extendsFlowSpec(cls: ts.ClassDeclaration): boolean {
+function extendsFlowSpec(cls: TS.ClassDeclaration): boolean {
   return (cls.heritageClauses ?? []).some(
     (h) => h.token === ts.SyntaxKind.ExtendsKeyword && h.types.some((t) => calleeName(t.expression) === "FlowSpec"),
   );
 }
 
 /** The `@step` methods of a class, in source order (static methods are not steps). */
-export function stepMethods(cls: ts.ClassDeclaration): ts.MethodDeclaration[] {
+export function stepMethods(cls: TS.ClassDeclaration): TS.MethodDeclaration[] {
   return cls.members.filter(
-    (m): m is ts.MethodDeclaration =>
+    (m): m is TS.MethodDeclaration =>
       ts.isMethodDeclaration(m) && hasDecorator(m, "step") && !hasModifier(m, ts.SyntaxKind.StaticKeyword),
   );
 }
 
-export function buildFlowGraph(file: string, sf: ts.SourceFile, cls: ts.ClassDeclaration): FlowGraph {
+export function buildFlowGraph(file: string, sf: TS.SourceFile, cls: TS.ClassDeclaration): FlowGraph {
   const steps = new Map<string, StepNode>();
   for (const method of stepMethods(cls)) {
     const step = readStep(file, sf, method);
@@ -150,7 +151,7 @@ export function buildFlowGraph(file: string, sf: ts.SourceFile, cls: ts.ClassDec
   return graph;
 }
 
-function readStep(file: string, sf: ts.SourceFile, method: ts.MethodDeclaration): StepNode {
+function readStep(file: string, sf: TS.SourceFile, method: TS.MethodDeclaration): StepNode {
   const first = method.parameters[0];
   return {
     name: propertyName(method.name) ?? method.name.getText(sf),
@@ -178,7 +179,7 @@ export function linkSteps(graph: FlowGraph): void {
   for (const [name, join] of matchingJoin) graph.steps.get(name)!.matchingJoin = join;
 }
 
-function readParameters(file: string, sf: ts.SourceFile, cls: ts.ClassDeclaration): ParameterInfo[] {
+function readParameters(file: string, sf: TS.SourceFile, cls: TS.ClassDeclaration): ParameterInfo[] {
   const params: ParameterInfo[] = [];
   for (const member of cls.members) {
     if (!ts.isPropertyDeclaration(member) || !member.initializer) continue;
@@ -206,8 +207,8 @@ function readParameters(file: string, sf: ts.SourceFile, cls: ts.ClassDeclaratio
   return params;
 }
 
-function readObject(obj: ts.ObjectLiteralExpression): Record<string, ts.Expression> {
-  const out: Record<string, ts.Expression> = {};
+function readObject(obj: TS.ObjectLiteralExpression): Record<string, TS.Expression> {
+  const out: Record<string, TS.Expression> = {};
   for (const prop of obj.properties) {
     const key = propertyName(prop.name);
     if (key === undefined) continue;
@@ -218,7 +219,7 @@ function readObject(obj: ts.ObjectLiteralExpression): Record<string, ts.Expressi
 }
 
 /** The parameter type a literal default implies; for a function, what its expression body returns. */
-function inferType(expr: ts.Expression): string | undefined {
+function inferType(expr: TS.Expression): string | undefined {
   const e = unwrap(expr);
   if (ts.isArrowFunction(e)) return ts.isBlock(e.body) ? undefined : inferType(e.body);
   if (ts.isNumericLiteral(e) || ts.isBigIntLiteral(e)) return "Number";

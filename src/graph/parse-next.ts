@@ -10,7 +10,8 @@
  * Anything unusual is recorded in `StepSyntax` rather than thrown, so `flowrun check`
  * can report every problem of a file at once.
  */
-import ts from "typescript";
+import ts from "./typescript-api.js";
+import type TS from "typescript";
 import { isThisNextCall, locOf, propertyName, stringLiteralValue, thisMemberName, unwrap } from "./source-util.js";
 import type { SourceLocation, StepSyntax, TransitionKind } from "./types.js";
 
@@ -24,7 +25,7 @@ export interface ParsedTransition {
   syntax: StepSyntax;
 }
 
-export function parseTransition(sf: ts.SourceFile, file: string, method: ts.MethodDeclaration): ParsedTransition {
+export function parseTransition(sf: TS.SourceFile, file: string, method: TS.MethodDeclaration): ParsedTransition {
   const calls = method.body ? findNextCalls(method.body) : [];
   const syntax: StepSyntax = { nextCalls: calls.map((c) => locOf(sf, file, c)) };
   const first = calls[0];
@@ -37,9 +38,9 @@ export function parseTransition(sf: ts.SourceFile, file: string, method: ts.Meth
 }
 
 /** All `this.next` calls in a body, skipping nested classes (their `this` is another object). */
-function findNextCalls(body: ts.Block): ts.CallExpression[] {
-  const calls: ts.CallExpression[] = [];
-  const visit = (node: ts.Node): void => {
+function findNextCalls(body: TS.Block): TS.CallExpression[] {
+  const calls: TS.CallExpression[] = [];
+  const visit = (node: TS.Node): void => {
     if (ts.isClassLike(node)) return;
     if (isThisNextCall(node)) calls.push(node);
     ts.forEachChild(node, visit);
@@ -52,21 +53,21 @@ function findNextCalls(body: ts.Block): ts.CallExpression[] {
  * The call must be the body's last statement (`this.next(...)` or `return this.next(...)`).
  * Returns the statement that follows it, or the statement that encloses it when nested.
  */
-function placeOfNotLast(call: ts.CallExpression, body: ts.Block): ts.Node | undefined {
-  let stmt: ts.Node = call;
+function placeOfNotLast(call: TS.CallExpression, body: TS.Block): TS.Node | undefined {
+  let stmt: TS.Node = call;
   while (stmt.parent && stmt.parent !== body) stmt = stmt.parent;
   const direct =
     (ts.isExpressionStatement(stmt) || ts.isReturnStatement(stmt)) &&
     stmt.expression !== undefined &&
     unwrap(stmt.expression) === call;
   if (!direct) return stmt;
-  const index = body.statements.indexOf(stmt as ts.Statement);
+  const index = body.statements.indexOf(stmt as TS.Statement);
   return body.statements[index + 1];
 }
 
 type Transition = Omit<ParsedTransition, "syntax" | "nextLoc">;
 
-function readArguments(sf: ts.SourceFile, call: ts.CallExpression, syntax: StepSyntax): Transition {
+function readArguments(sf: TS.SourceFile, call: TS.CallExpression, syntax: StepSyntax): Transition {
   const args = call.arguments.map(unwrap);
   const [head] = args;
   if (!head) {
@@ -77,7 +78,7 @@ function readArguments(sf: ts.SourceFile, call: ts.CallExpression, syntax: StepS
 
   const optionsAt = args.findIndex(ts.isObjectLiteralExpression);
   const targets = optionsAt === -1 ? args : args.slice(0, optionsAt);
-  const options = optionsAt === -1 ? undefined : (args[optionsAt] as ts.ObjectLiteralExpression);
+  const options = optionsAt === -1 ? undefined : (args[optionsAt] as TS.ObjectLiteralExpression);
   if (optionsAt !== -1 && optionsAt !== args.length - 1) {
     syntax.malformedNext = "the options object must be the last argument of `this.next(...)`";
   }
@@ -96,8 +97,8 @@ function readArguments(sf: ts.SourceFile, call: ts.CallExpression, syntax: StepS
   return { kind: next.length > 1 ? "split" : "linear", next };
 }
 
-function readSwitch(sf: ts.SourceFile, args: ts.Expression[], syntax: StepSyntax): Transition {
-  const cases = args[0] as ts.ObjectLiteralExpression;
+function readSwitch(sf: TS.SourceFile, args: TS.Expression[], syntax: StepSyntax): Transition {
+  const cases = args[0] as TS.ObjectLiteralExpression;
   const switchCases: Record<string, string> = {};
   for (const prop of cases.properties) {
     const key = propertyName(prop.name);
@@ -132,7 +133,7 @@ interface Options {
   conditionText?: string;
 }
 
-function readOptions(sf: ts.SourceFile, obj: ts.ObjectLiteralExpression, syntax: StepSyntax): Options {
+function readOptions(sf: TS.SourceFile, obj: TS.ObjectLiteralExpression, syntax: StepSyntax): Options {
   const out: Options = {};
   for (const prop of obj.properties) {
     const key = propertyName(prop.name);
@@ -154,7 +155,7 @@ function readOptions(sf: ts.SourceFile, obj: ts.ObjectLiteralExpression, syntax:
 }
 
 /** `this.b` -> `b`; anything else is kept as its source text and remembered as not a member. */
-function targetName(sf: ts.SourceFile, expr: ts.Expression, syntax: StepSyntax): string {
+function targetName(sf: TS.SourceFile, expr: TS.Expression, syntax: StepSyntax): string {
   const name = thisMemberName(expr);
   if (name !== undefined) return name;
   const text = expr.getText(sf);

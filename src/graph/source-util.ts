@@ -2,18 +2,19 @@
  * Small helpers over the TypeScript syntax tree, shared by the flow parser and the linter.
  * Everything here reads syntax only: no type checker, no program, no user code runs.
  */
-import ts from "typescript";
+import ts from "./typescript-api.js";
+import type TS from "typescript";
 import type { DecoratorInfo, SourceLocation } from "./types.js";
 
 /** 1-based location of a node's first token (not its leading trivia) or of a text position. */
-export function locOf(sf: ts.SourceFile, file: string, at: ts.Node | number): SourceLocation {
+export function locOf(sf: TS.SourceFile, file: string, at: TS.Node | number): SourceLocation {
   const pos = typeof at === "number" ? at : at.getStart(sf);
   const { line, character } = sf.getLineAndCharacterOfPosition(pos);
   return { file, line: line + 1, column: character + 1 };
 }
 
 /** Strips the wrappers that do not change what an expression denotes: `(x)`, `x as T`, `x!`, `x satisfies T`. */
-export function unwrap(expr: ts.Expression): ts.Expression {
+export function unwrap(expr: TS.Expression): TS.Expression {
   let e = expr;
   while (
     ts.isParenthesizedExpression(e) ||
@@ -28,13 +29,13 @@ export function unwrap(expr: ts.Expression): ts.Expression {
 }
 
 /** The value of `"x"` or `` `x` `` (a template without substitutions); undefined for anything else. */
-export function stringLiteralValue(expr: ts.Expression): string | undefined {
+export function stringLiteralValue(expr: TS.Expression): string | undefined {
   const e = unwrap(expr);
   return ts.isStringLiteral(e) || ts.isNoSubstitutionTemplateLiteral(e) ? e.text : undefined;
 }
 
 /** The name of a class member or object key when it is written statically. */
-export function propertyName(name: ts.PropertyName | undefined): string | undefined {
+export function propertyName(name: TS.PropertyName | undefined): string | undefined {
   if (!name) return undefined;
   if (ts.isIdentifier(name) || ts.isPrivateIdentifier(name)) return name.text;
   if (ts.isStringLiteral(name) || ts.isNumericLiteral(name) || ts.isNoSubstitutionTemplateLiteral(name)) {
@@ -44,14 +45,14 @@ export function propertyName(name: ts.PropertyName | undefined): string | undefi
 }
 
 /** The right-most name of a callee: `retry` for `retry`, `retry(...)` and `flowrun.retry(...)`. */
-export function calleeName(expr: ts.Expression): string | undefined {
+export function calleeName(expr: TS.Expression): string | undefined {
   const e = unwrap(expr);
   if (ts.isIdentifier(e)) return e.text;
   if (ts.isPropertyAccessExpression(e)) return e.name.text;
   return undefined;
 }
 
-export function decoratorsOf(sf: ts.SourceFile, file: string, node: ts.Node): DecoratorInfo[] {
+export function decoratorsOf(sf: TS.SourceFile, file: string, node: TS.Node): DecoratorInfo[] {
   const decorators = ts.canHaveDecorators(node) ? (ts.getDecorators(node) ?? []) : [];
   return decorators.map((d) => {
     const expr = unwrap(d.expression);
@@ -64,7 +65,7 @@ export function decoratorsOf(sf: ts.SourceFile, file: string, node: ts.Node): De
   });
 }
 
-export function hasDecorator(node: ts.Node, name: string): boolean {
+export function hasDecorator(node: TS.Node, name: string): boolean {
   const decorators = ts.canHaveDecorators(node) ? (ts.getDecorators(node) ?? []) : [];
   return decorators.some((d) => {
     const e = unwrap(d.expression);
@@ -78,7 +79,7 @@ export function hasDecorator(node: ts.Node, name: string): boolean {
  * when nothing is attached we look at the comments right before the first token after the
  * decorators.
  */
-export function docOf(sf: ts.SourceFile, node: ts.Node): string | undefined {
+export function docOf(sf: TS.SourceFile, node: TS.Node): string | undefined {
   const attached = ts.getJSDocCommentsAndTags(node).filter(ts.isJSDoc).at(-1);
   if (attached) return clean(ts.getTextOfJSDocComment(attached.comment));
   const decorators = ts.canHaveDecorators(node) ? ts.getDecorators(node) : undefined;
@@ -101,7 +102,7 @@ function clean(text: string | undefined): string | undefined {
 }
 
 /** `this.next(...)`, including `this["next"](...)`. */
-export function isThisNextCall(node: ts.Node): node is ts.CallExpression {
+export function isThisNextCall(node: TS.Node): node is TS.CallExpression {
   if (!ts.isCallExpression(node)) return false;
   const callee = unwrap(node.expression);
   if (ts.isPropertyAccessExpression(callee)) {
@@ -117,7 +118,7 @@ export function isThisNextCall(node: ts.Node): node is ts.CallExpression {
 }
 
 /** The member name of `this.x` / `this["x"]`, else undefined. */
-export function thisMemberName(expr: ts.Expression): string | undefined {
+export function thisMemberName(expr: TS.Expression): string | undefined {
   const e = unwrap(expr);
   if (ts.isPropertyAccessExpression(e) && e.expression.kind === ts.SyntaxKind.ThisKeyword) {
     return e.name.text;

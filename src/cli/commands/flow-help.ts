@@ -7,7 +7,7 @@ export async function run(argv: string[]): Promise<number> {
   if (graph.parameters.length === 0) lines.push("This flow takes no parameters.");
   else lines.push("Parameters:");
   for (const p of graph.parameters) {
-    const type = p.kind === "IncludeFile" ? "file path" : p.typeName ?? "value";
+    const type = p.kind === "IncludeFile" ? "file path" : p.typeName ?? (p.defaultText === undefined ? "String" : "value");
     const flag = p.typeName === "Boolean" ? `--${p.name} / --no-${p.name}` : `--${p.name} <${type}>`;
     const extras = [p.required ? "required" : undefined, p.defaultText !== undefined ? `default: ${p.defaultText}` : undefined].filter(Boolean).join("; ");
     lines.push(`  ${flag.padEnd(34)} ${p.help ?? ""}${extras ? ` (${extras})` : ""}`);
