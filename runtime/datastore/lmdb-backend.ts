@@ -5,13 +5,48 @@
  * transaction, and a process killed mid-transaction leaves only whole transactions.
  * Several threads and processes may open the same directory at once.
  */
-import { mkdirSync, accessSync, constants } from "node:fs";
+import { mkdirSync, accessSync, constants, closeSync, openSync, readSync } from "node:fs";
+import { endianness } from "node:os";
+import { join } from "node:path";
 import { open, type Database, type RootDatabase } from "lmdb";
 import { DatastoreError } from "../../src/errors.js";
 import type { StorageBackend } from "./storage-backend.js";
 
 /** Larger values fail to commit (measured: 2047 MiB commits, 2049 MiB does not); callers chunk below this. */
 export const LMDB_MAX_VALUE_BYTES = 2047 * 1024 * 1024;
+
+/**
+ * lmdb-js 3.5 crashes the whole process (SIGSEGV in EnvWrap::closeEnv) when LMDB refuses to
+ * open a data.mdb, so a corrupt datastore must be caught before `open`. This repeats LMDB's
+ * own first check (mdb_env_read_header): page 0 is a meta page (P_META in the page flags)
+ * whose meta starts with MDB_MAGIC, right after the 24-byte page header (pgno, txnid, pad,
+ * flags, lower, upper). It costs one 32-byte read per open.
+ */
+function assertLmdbDataFile(location: string): void {
+  const file = join(location, "data.mdb");
+  let fd: number;
+  try {
+    fd = openSync(file, "r");
+  } catch {
+    return; // a new datastore: LMDB creates the file
+  }
+  const header = Buffer.alloc(32);
+  let read: number;
+  try {
+    read = readSync(fd, header, 0, header.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (read === 0) return; // created but never written: LMDB initialises it
+  const le = endianness() === "LE";
+  const flags = read >= 20 ? (le ? header.readUInt16LE(18) : header.readUInt16BE(18)) : 0;
+  const magic = read >= 28 ? (le ? header.readUInt32LE(24) : header.readUInt32BE(24)) : 0;
+  if ((flags & 0x08) === 0 || magic !== 0xbeefc0de) {
+    throw new DatastoreError(`local datastore ${location} is corrupt: ${file} is not an LMDB file`, {
+      hint: "restore it from a backup, or point --datastore-root / FLOWRUN_DATASTORE_ROOT at another directory",
+    });
+  }
+}
 
 export class LmdbBackend implements StorageBackend {
   readonly kind = "local";
@@ -23,11 +58,13 @@ export class LmdbBackend implements StorageBackend {
     try {
       mkdirSync(location, { recursive: true });
       accessSync(location, constants.W_OK);
+      assertLmdbDataFile(location);
       // noSubdir: false — lmdb-js would treat a directory named like "results.v2" as a file.
       this.root = open({ path: location, compression: false, separateFlushed: true, noSubdir: false });
       this.blobs = this.root.openDB({ name: "blobs", encoding: "binary" });
       this.records = this.root.openDB({ name: "records", encoding: "json" });
     } catch (error) {
+      if (error instanceof DatastoreError) throw error;
       const code = (error as { code?: string }).code;
       const reason = code === "EACCES" || code === "EROFS" ? "is not writable" : `cannot be opened (${(error as Error).message})`;
       throw new DatastoreError(`local datastore ${location} ${reason}`, {

@@ -72,7 +72,7 @@ export class WorkerPoolExecutor implements TaskExecutor {
       atomics: "disabled",
       resourceLimits: memory ? { maxOldGenerationSizeMb: memory } : undefined,
       // Workers inherit the CLI's execArgv; tsx is registered inside each worker instead.
-      execArgv: [],
+      execArgv: process.env.FLOWRUN_WORKER_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.FLOWRUN_WORKER_PROF}`] : [],
     });
   }
 }

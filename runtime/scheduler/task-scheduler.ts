@@ -148,18 +148,26 @@ export class TaskScheduler {
     };
     logs.open(pathspec, task.attempt, record.logKey);
     reporter.taskStarted(pathspec, task, node);
-    // Warm the next steps' workers while this task runs.
-    for (const next of node.next) this.options.executor.prewarm(this.options.stepOptions(next));
+    // Warm the workers of the steps two transitions ahead while this task runs: a cold
+    // worker takes ~0.5 s, longer than many steps.
+    for (const next of node.next) {
+      this.options.executor.prewarm(this.options.stepOptions(next));
+      for (const after of graph.steps.get(next)!.next) this.options.executor.prewarm(this.options.stepOptions(after));
+    }
     const started = performance.now();
+    // The "running" record is for `flowrun logs` and the client; the task need not wait for
+    // its commit (writes from this thread commit in order, so it lands before the final one).
+    const running = metadata.putTask({ ...record });
+    running.catch(() => {}); // awaited below; this only keeps an early failure from being "unhandled"
     let response: WorkerResponse;
     try {
-      await metadata.putTask(record);
       response = await this.options.executor.run(stepOptions, request);
     } catch (error) {
       response = { ok: false, error: serializeError(error), logMessages: 0 };
       logs.note(pathspec, task.attempt, "stderr", `${(error as Error).message}\n`);
     }
     try {
+      await running;
       await logs.drain(pathspec, task.attempt, "logMessages" in response ? response.logMessages : 0);
       record.finishedAt = new Date().toISOString();
       record.durationMs = Math.round(performance.now() - started);
