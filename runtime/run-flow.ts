@@ -45,8 +45,10 @@ export interface RunFlowOptions {
   onRunId?: (runId: string) => void;
   /** `resume`: the run to reuse, and the step from which everything re-runs. */
   resume?: { origin: RunRecord; step?: string };
-  /** Cancels the run (Ctrl-C). */
+  /** Cancels the run (Ctrl-C): nothing new starts, running tasks finish. */
   signal?: AbortSignal;
+  /** Stops the running tasks too (a second Ctrl-C). */
+  killSignal?: AbortSignal;
 }
 
 export interface RunFlowResult extends SchedulerOutcome {
@@ -145,9 +147,15 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
       resume,
     });
     const onAbort = () => scheduler.cancel();
+    const onKill = () => {
+      scheduler.cancel();
+      void executor.close();
+    };
     options.signal?.addEventListener("abort", onAbort);
+    options.killSignal?.addEventListener("abort", onKill);
     const outcome = await scheduler.run();
     options.signal?.removeEventListener("abort", onAbort);
+    options.killSignal?.removeEventListener("abort", onKill);
 
     const failure = outcome.failures[0];
     Object.assign(run, {

@@ -72,7 +72,7 @@ export class WorkerPoolExecutor implements TaskExecutor {
       atomics: "disabled",
       resourceLimits: memory ? { maxOldGenerationSizeMb: memory } : undefined,
       // Workers inherit the CLI's execArgv; tsx is registered inside each worker instead.
-      execArgv: process.env.FLOWRUN_WORKER_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.FLOWRUN_WORKER_PROF}`] : [],
+      execArgv: [],
     });
   }
 }
@@ -83,10 +83,12 @@ function describeWorkerDeath(error: unknown, step: StepRuntimeOptions): TaskFail
   if (e.name === "AbortError" || /abort/i.test(e.message ?? "")) reason = `timed out after ${formatSeconds(step.decorators.timeout?.seconds ?? 0)}`;
   else if (e.code === "ERR_WORKER_OUT_OF_MEMORY" || /out of memory/i.test(e.message ?? "")) reason = `exceeded ${step.decorators.resources?.memory ?? "the"} MB memory`;
   else if (/exited with code/i.test(e.message ?? "")) reason = `exited with code ${/code:?\s*(-?\d+)/.exec(e.message!)?.[1] ?? "?"}`;
-  else reason = `its worker failed: ${e.message ?? String(error)}`;
+  else if (/terminating worker/i.test(e.message ?? "")) reason = "stopped: the run was cancelled";
+  else reason = `lost its worker thread: ${e.message ?? String(error)}`;
   return new TaskFailedError(`task ${reason}`, {
     hint: reason.startsWith("timed out") ? "raise @timeout or make the step faster"
       : reason.startsWith("exceeded") ? "raise @resources({ memory }) or process the data in smaller pieces"
+      : reason.startsWith("stopped") ? "resume the run to finish it"
       : "the step ended its worker thread; look at its log with `flowrun logs`",
     cause: error,
   });

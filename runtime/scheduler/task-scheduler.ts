@@ -246,7 +246,8 @@ export class TaskScheduler {
   private fail(pathspec: string, error: SerializedError): void {
     this.failures.push({ pathspec, error });
     this.options.reporter.taskFailed(pathspec, rehydrateError(error));
-    this.stopping = "failed";
+    // A cancelled run stays cancelled: tasks stopped by a second Ctrl-C fail as a consequence.
+    this.stopping ??= "failed";
   }
 
   private schedule(node: StepNode, taskId: string, stack: ForeachFrame[], result: Pick<TaskSuccess, "next" | "chosen" | "foreachElements">): void {

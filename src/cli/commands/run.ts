@@ -65,12 +65,19 @@ export async function execute(
   if (args.options.production && datastore.kind === "local" && !quiet) {
     process.stderr.write(`warning: --production on the local datastore (${datastore.root}): nobody else can see these results; use --datastore s3 to share them\n`);
   }
+  // First Ctrl-C: start nothing new, let running tasks finish and commit. Second: stop them.
   const controller = new AbortController();
+  const kill = new AbortController();
   const onSignal = (signal: string) => {
-    process.stderr.write(`\n${signal}: stopping — running tasks finish and are kept; resume with \`flowrun resume ${flowFile}\`\n`);
+    if (controller.signal.aborted) {
+      process.stderr.write(`\n${signal} again: stopping the running tasks\n`);
+      kill.abort();
+      return;
+    }
+    process.stderr.write(`\n${signal}: stopping — running tasks finish and are kept (${signal} again stops them); resume with \`flowrun resume ${flowFile}\`\n`);
     controller.abort();
   };
-  process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal).on("SIGTERM", onSignal);
   const runIdFile = stringOption(args, "run-id-file");
   const result = await runFlow({
     flowFile,
@@ -85,6 +92,7 @@ export async function execute(
     withDecorators,
     reporter,
     signal: controller.signal,
+    killSignal: kill.signal,
     onRunId: (runId) => {
       if (runIdFile) writeFileSync(runIdFile, runId);
       const resumed = what.resume ? `, resuming ${flowName}/${what.resume.origin.runId}${what.resume.step ? ` from step ${what.resume.step}` : ""}` : "";
