@@ -31,8 +31,6 @@ export async function executeStep(loaded: LoadedFlow, request: TaskRequest, logs
   for (const [name, ref] of Object.entries(inputArtifacts)) {
     if (!request.isJoin || parameterNames.has(name)) slots.define(flow, name, ref);
   }
-  // Parameter fields not overwritten above (no input yet) must not persist as descriptors.
-  for (const name of initial.keys()) if (!Object.prototype.hasOwnProperty.call(inputArtifacts, name) && parameterNames.has(name)) delete flow[name];
 
   let elementLoaded = false;
   let element: unknown;
