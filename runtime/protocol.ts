@@ -2,6 +2,7 @@
  * The messages between the scheduler (main thread) and a task worker (piscina thread).
  * Everything that crosses `postMessage` is one of these types; errors travel serialised.
  */
+import type { MessagePort } from "node:worker_threads";
 import type { SerializedError } from "../src/errors.js";
 import type { CurrentState } from "../src/flow/current.js";
 import type { NextCall } from "../src/flow/flowspec.js";
@@ -67,6 +68,8 @@ export interface TaskRequest {
   /** The worker crashed on the last attempt: record this failure for @catchError without running the step. */
   recordFailure?: SerializedError;
   envVars?: Record<string, string>;
+  /** Set for steps with @timeout: the worker posts on it when the task really starts. */
+  startedPort?: MessagePort;
 }
 
 export interface TaskSuccess {
@@ -89,18 +92,8 @@ export interface TaskFailure {
   logMessages: number;
 }
 
-/** Answered as soon as a worker has loaded the flow; used to start timeouts from a warm worker. */
-export interface PingRequest {
-  kind: "ping";
-}
-
-export interface PingResponse {
-  ok: true;
-  pong: true;
-}
-
-export type WorkerRequest = ParametersRequest | TaskRequest | PingRequest;
-export type WorkerResponse = ParametersResponse | TaskSuccess | TaskFailure | PingResponse;
+export type WorkerRequest = ParametersRequest | TaskRequest;
+export type WorkerResponse = ParametersResponse | TaskSuccess | TaskFailure;
 
 /** Published on the log BroadcastChannel while a task runs. */
 export interface LogMessage {

@@ -169,6 +169,17 @@ export function toDatastoreError(error: unknown, ctx: ErrorContext, env: NodeJS.
       cause: error,
     });
   }
+  // A configured endpoint that answers like a web server (an HTML 404, a console port, a
+  // proxy's page) is not S3: without this, a HeadBucket 404 reads as "bucket does not exist".
+  // S3 and the compatible servers answer errors in XML (or with no body type at all).
+  const contentType = responseHeader(error, "content-type")?.split(";")[0]?.trim();
+  if (ctx.settings.endpoint && status !== undefined && status >= 400 && status < 500 && contentType && !/xml/i.test(contentType)) {
+    const setting = ctx.settings.endpoint.setting.split(" ")[0];
+    return new DatastoreError(`${where}: answered ${ctx.operation} with HTTP ${status} (${contentType}): not an S3 API endpoint`, {
+      hint: `point ${setting} at the S3 API of the server (for MinIO the API port, not the web console)`,
+      cause: error,
+    });
+  }
   if (e.name === "CredentialsProviderError" || e.name === "TokenProviderError") {
     // The SDK's generic text means "nothing found"; anything else (expired SSO session,
     // failing credential_process) is specific enough to show.
@@ -212,6 +223,13 @@ export function toDatastoreError(error: unknown, ctx: ErrorContext, env: NodeJS.
       : "retry; if it persists, run with --debug to see the S3 error",
     cause: error,
   });
+}
+
+/** A header of the HTTP response an SDK error came with (`$response`, lower-case names). */
+function responseHeader(error: unknown, name: string): string | undefined {
+  const headers = (error as { $response?: { headers?: Record<string, string | undefined> } } | undefined)?.$response?.headers;
+  const value = headers?.[name];
+  return typeof value === "string" ? value : undefined;
 }
 
 /** Retries after the SDK's own attempts (3 by default, AWS_MAX_ATTEMPTS) gave up. */

@@ -5,9 +5,10 @@
  * worker), paying the cold start (~100 ms of tsx registration) on every task.
  */
 import { availableParallelism } from "node:os";
+import { MessageChannel } from "node:worker_threads";
 import { Piscina } from "piscina";
 import { TaskFailedError } from "../../src/errors.js";
-import type { WorkerRequest, WorkerResponse, WorkerSetup } from "../protocol.js";
+import type { TaskRequest, WorkerRequest, WorkerResponse, WorkerSetup } from "../protocol.js";
 import type { StepRuntimeOptions, TaskExecutor } from "./task-executor.js";
 
 const BOOTSTRAP = new URL("../worker/bootstrap.mjs", import.meta.url).href;
@@ -30,9 +31,8 @@ export class WorkerPoolExecutor implements TaskExecutor {
     const pool = step.decorators.isolate ? this.createPool(step, 1) : this.pool(step);
     const seconds = step.decorators.timeout?.seconds;
     try {
-      // A @timeout measures the step, not a cold worker's start-up (~1 s): wait for a ready worker first.
-      if (seconds) await pool.run({ kind: "ping" } satisfies WorkerRequest);
-      return (await pool.run(request, seconds ? { signal: AbortSignal.timeout(seconds * 1000) } : {})) as WorkerResponse;
+      if (seconds && request.kind === "task") return await runWithTimeout(pool, request, seconds);
+      return (await pool.run(request)) as WorkerResponse;
     } catch (error) {
       throw describeWorkerDeath(error, step);
     } finally {
@@ -74,6 +74,23 @@ export class WorkerPoolExecutor implements TaskExecutor {
       // Workers inherit the CLI's execArgv; tsx is registered inside each worker instead.
       execArgv: [],
     });
+  }
+}
+
+/**
+ * @timeout measures the step itself: the clock starts when the worker picks the task up,
+ * not while it waits in the pool's queue or for a cold worker to boot.
+ */
+async function runWithTimeout(pool: Piscina, request: TaskRequest, seconds: number): Promise<WorkerResponse> {
+  const { port1, port2 } = new MessageChannel();
+  const abort = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  port1.once("message", () => (timer = setTimeout(() => abort.abort(), seconds * 1000)));
+  try {
+    return (await pool.run({ ...request, startedPort: port2 }, { transferList: [port2], signal: abort.signal })) as WorkerResponse;
+  } finally {
+    clearTimeout(timer);
+    port1.close();
   }
 }
 

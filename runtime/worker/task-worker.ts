@@ -35,7 +35,6 @@ export async function createTaskHandler(setup: WorkerSetup): Promise<(request: W
   }
   return async (request) => {
     if (!loaded) return { ok: false, error: loadError!, logMessages: 0 };
-    if (request.kind === "ping") return { ok: true, pong: true };
     return request.kind === "parameters" ? resolveParameters(loaded, request) : runTask(loaded, request);
   };
 }
@@ -100,6 +99,8 @@ function jsonPreview(value: unknown): unknown {
 }
 
 async function runTask(loaded: LoadedFlow, request: TaskRequest): Promise<TaskSuccess | TaskFailure> {
+  request.startedPort?.postMessage("started");
+  request.startedPort?.close();
   const { current } = request;
   const logs = newTaskLogContext(`${current.flowName}/${current.runId}/${current.stepName}/${current.taskId}`, current.retryCount);
   const savedEnv = applyEnv(request.envVars);
