@@ -9,7 +9,7 @@ import { resolve } from "node:path";
 import { FlowDefinitionError, rehydrateError } from "../src/errors.js";
 import type { CurrentState } from "../src/flow/current.js";
 import type { StepDecorators } from "../src/flow/registry.js";
-import { loadFlowGraph } from "../src/graph/parse-flow.js";
+import { loadFlowGraphCached } from "../src/graph/graph-cache.js";
 import { validateGraph } from "../src/graph/validate-graph.js";
 import type { FlowGraph } from "../src/graph/types.js";
 import { openBackend } from "./datastore/open-backend.js";
@@ -59,8 +59,8 @@ export interface RunFlowResult extends SchedulerOutcome {
   location: string;
 }
 
-export function loadValidGraph(flowFile: string): FlowGraph {
-  const graph = loadFlowGraph(flowFile);
+export async function loadValidGraph(flowFile: string): Promise<FlowGraph> {
+  const graph = await loadFlowGraphCached(flowFile);
   const errors = validateGraph(graph).filter((issue) => issue.severity === "error");
   if (errors.length > 0) {
     const first = errors[0]!;
@@ -81,7 +81,7 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
   let backend: StorageBackend | undefined;
   let logs: LogSink | undefined;
   try {
-    const graph = options.graph ?? loadValidGraph(flowFile);
+    const graph = options.graph ?? (await loadValidGraph(flowFile));
     backend = await openBackend(options.datastore);
     const metadata = new MetadataStore(backend);
     logs = new LogSink(logChannel, metadata, options.reporter);

@@ -28,6 +28,14 @@ const CONNECT_TIMEOUT_MS = 3_000;
 const IDLE_TIMEOUT_MS = 30_000;
 /** Opening (HeadBucket, all retries included) gives up after this: a hung endpoint fails fast. */
 const OPEN_DEADLINE_MS = 8_000;
+/**
+ * S3 exchanges in flight per backend; the rest wait here. Callers fan out freely (a foreach
+ * saves 1,000 elements with one Promise.all), but the SDK's connection timeout starts when a
+ * request is created, so a request queued behind the agent's 50 sockets for more than
+ * CONNECT_TIMEOUT_MS failed as "no answer (timed out)" from a healthy, merely busy server.
+ * Below the agent's limit, a request gets a socket as soon as it is sent.
+ */
+const MAX_IN_FLIGHT = 32;
 
 export interface S3BackendOptions {
   /** Local blob cache directory. @default `FLOWRUN_CACHE_DIR`, else `$XDG_CACHE_HOME/flowrun/blobs` */
@@ -99,12 +107,17 @@ class S3Backend implements StorageBackend {
     return `${this.root.prefix}records/${key}`;
   }
 
+  private readonly slots = new Slots(MAX_IN_FLIGHT);
+
   /** One S3 exchange (request and body) with `retrying`; failures become DatastoreErrors. */
   async call<T>(operation: string, key: string | undefined, fn: () => Promise<T>): Promise<T> {
+    await this.slots.acquire();
     try {
       return await retrying(fn);
     } catch (error) {
       throw toDatastoreError(error, { root: this.root, settings: this.settings, region: this.region, operation, key });
+    } finally {
+      this.slots.release();
     }
   }
 
@@ -299,6 +312,30 @@ async function readInto(body: unknown, target: Buffer, offset: number, length: n
     if (position !== offset + length) throw new Error(`S3 sent ${position - offset} of ${length} bytes`);
   } catch (error) {
     throw bodyFailure(error);
+  }
+}
+
+/** A counting semaphore: at most `limit` holders, the others wait in arrival order. */
+class Slots {
+  private free: number;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(limit: number) {
+    this.free = limit;
+  }
+
+  acquire(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free++;
   }
 }
 

@@ -68,6 +68,14 @@ async function main(argv: string[]): Promise<number> {
   return (await load()).run(rest);
 }
 
+// `flowrun run ... | head`: once the reader is gone, keep running quietly instead of
+// dying on EPIPE in the middle of a run.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+  });
+}
+
 const debug = process.argv.includes("--debug");
 try {
   process.exitCode = await main(process.argv.slice(2));

@@ -1,8 +1,8 @@
 /** `flowrun <flow.ts> --help`: the flow's parameters, read from its source (no user code runs). */
-import { loadFlowGraph } from "../../graph/parse-flow.js";
+import { loadFlowGraphCached } from "../../graph/graph-cache.js";
 
 export async function run(argv: string[]): Promise<number> {
-  const graph = loadFlowGraph(argv[0]!);
+  const graph = await loadFlowGraphCached(argv[0]!);
   const lines = [`${graph.className}${graph.doc ? ` — ${graph.doc.split("\n")[0]}` : ""}`, "", `Usage: flowrun run ${argv[0]} [--<param> value]... [run options]`, ""];
   if (graph.parameters.length === 0) lines.push("This flow takes no parameters.");
   else lines.push("Parameters:");

@@ -10,7 +10,7 @@ import { execute, RUN_OPTIONS } from "./run.js";
 export async function run(argv: string[]): Promise<number> {
   const flowFile = argv[0];
   if (!flowFile || flowFile.startsWith("--")) throw new UsageError("flowrun resume needs a flow file", { hint: "flowrun resume ./flows/X.ts [STEP] [--origin-run-id ID]" });
-  const graph = loadValidGraph(flowFile);
+  const graph = await loadValidGraph(flowFile);
   const args = parseArgv(argv.slice(1), { ...RUN_OPTIONS, "origin-run-id": { value: true } });
   if (args.extra.length > 0) {
     throw new UsageError(`resume reuses the origin run's parameters; --${args.extra[0]!.name} cannot change them`, {

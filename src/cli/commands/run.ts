@@ -4,7 +4,7 @@ import { relative } from "node:path";
 import { runFlow, type RunFlowResult } from "../../../runtime/run-flow.js";
 import { ConsoleReporter, formatDuration } from "../../../runtime/scheduler/progress-reporter.js";
 import { datastoreConfig } from "../../datastore-config.js";
-import { loadFlowGraph } from "../../graph/parse-flow.js";
+import { loadFlowGraphCached } from "../../graph/graph-cache.js";
 import { ParameterError, UsageError } from "../../errors.js";
 import { intOption, parseArgv, stringOption, type OptionSpec, type ParsedArgs } from "../argv.js";
 import type { RunRecord } from "../../../runtime/metadata/records.js";
@@ -29,7 +29,7 @@ export const RUN_OPTIONS: Record<string, OptionSpec> = {
 export async function run(argv: string[]): Promise<number> {
   const flowFile = argv[0];
   if (!flowFile || flowFile.startsWith("--")) throw new UsageError("flowrun run needs a flow file", { hint: "flowrun run ./flows/Hello.ts" });
-  const graph = loadFlowGraph(flowFile);
+  const graph = await loadFlowGraphCached(flowFile);
   const params = new Map(graph.parameters.map((p) => [p.name, p]));
   const args = parseArgv(argv.slice(1), RUN_OPTIONS, (name) => {
     const param = params.get(name);
