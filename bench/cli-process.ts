@@ -1,5 +1,6 @@
 /**
- * Runs the real CLI (`node --import tsx src/cli/main.ts run ...`) as a child process in a
+ * Runs the real CLI as users get it (`node dist/src/cli/main.js run ...`, what `npx flowrun`
+ * runs; `npm run bench` builds it first) as a child process in a
  * fresh temporary datastore, and measures what a user would: wall clock from spawn to
  * exit, and the peak resident set of the CLI process (its worker threads included, since
  * threads share the process).
@@ -86,7 +87,7 @@ export async function runCli(options: RunCliOptions): Promise<CliRun> {
   const runIdFile = join(options.workspace, `run-id-${n}`);
   const rssFile = join(options.workspace, `rss-${n}`);
   const cli = [
-    process.execPath, "--import", "tsx", "src/cli/main.ts", "run", options.flow,
+    process.execPath, "dist/src/cli/main.js", "run", options.flow,
     "--datastore-root", datastoreRoot, "--run-id-file", runIdFile, "--quiet", ...(options.args ?? []),
   ];
   const argv = rssMethod === "gnu-time" ? [GNU_TIME, "-f", "%M %U %S", "-o", rssFile, ...cli] : cli;

@@ -6,8 +6,9 @@
 import { artifactMeasurements } from "./artifact-measurements.js";
 import type { Measurement } from "./context.js";
 import { flowMeasurements } from "./flow-measurements.js";
+import { s3Measurements } from "./s3-measurements.js";
 
 export type { BenchContext, Measurement } from "./context.js";
 export { printTable, type BenchRow, type BenchTarget } from "./table.js";
 
-export const measurements: Measurement[] = [...flowMeasurements, ...artifactMeasurements];
+export const measurements: Measurement[] = [...flowMeasurements, ...artifactMeasurements, ...s3Measurements];
