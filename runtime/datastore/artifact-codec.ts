@@ -161,13 +161,16 @@ export function encodeArtifact(name: string, value: unknown): EncodedArtifact {
   return { encoding: "msgpack", bytes: packr.pack(walk.needsTransform ? wrapForEncoding(value) : value) };
 }
 
-export function decodeArtifact(encoding: string, bytes: Uint8Array): unknown {
-  if (encoding === "msgpack") return packr.unpack(bytes);
-  if (encoding === "raw:Buffer") return Buffer.from(bytes);
+/**
+ * `owned`: `bytes` is a buffer of its own (offset 0, nobody else holds it), so a binary
+ * value may use it in place; otherwise it is copied (it may be a view at any offset).
+ */
+export function decodeArtifact(encoding: string, bytes: Uint8Array, owned = false): unknown {
+  // As a Buffer, so msgpackr gives nested binary values back as Buffers, as they were stored.
+  if (encoding === "msgpack") return packr.unpack(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  const own = owned && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
+  if (encoding === "raw:Buffer") return Buffer.from(own.buffer as ArrayBuffer, 0, own.byteLength);
   const type = encoding.startsWith("raw:") ? TYPED_ARRAYS[encoding.slice(4) as TypedArrayName] : undefined;
   if (!type) throw new ArtifactError(`unknown artifact encoding "${encoding}"`, { hint: "upgrade flowrun to read this datastore" });
-  // Copy into a fresh, aligned buffer: the stored bytes may be a view at any offset.
-  const copy = new Uint8Array(bytes.byteLength);
-  copy.set(bytes);
-  return new type(copy.buffer, 0, bytes.byteLength / type.BYTES_PER_ELEMENT);
+  return new type(own.buffer as ArrayBuffer, 0, own.byteLength / type.BYTES_PER_ELEMENT);
 }

@@ -96,6 +96,13 @@ export class LmdbBackend implements StorageBackend {
     return this.getBlobSync(hash);
   }
 
+  /** Valid only until the next read on this thread (lmdb-js reuses the buffer). */
+  readBlobTransient(hash: string): Uint8Array | undefined {
+    const view = this.blobs.getBinaryFast(hash) as (Buffer & { isGlobal?: boolean }) | undefined;
+    // Small values come back in lmdb-js's shared buffer; `lastSize` says how much is this value.
+    return view?.isGlobal ? view.subarray(0, (this.blobs as unknown as { lastSize: number }).lastSize) : view;
+  }
+
   /** LMDB reads are memory-mapped and synchronous: lazy artifact getters use this directly. */
   getBlobSync(hash: string): Uint8Array | undefined {
     return this.blobs.get(hash);

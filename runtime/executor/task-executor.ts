@@ -22,5 +22,7 @@ export interface TaskExecutor {
   run(options: StepRuntimeOptions, request: WorkerRequest): Promise<WorkerResponse>;
   /** Starts the step's workers ahead of its first task so it does not wait for a cold start. */
   prewarm(options: StepRuntimeOptions): void;
+  /** The step will not run again in this run: its workers may stop. */
+  release(step: string): void;
   close(): Promise<void>;
 }

@@ -40,6 +40,14 @@ export class WorkerPoolExecutor implements TaskExecutor {
     }
   }
 
+  release(step: string): void {
+    for (const [key, pool] of this.pools) {
+      if (!key.startsWith(`${step}\0`)) continue;
+      this.pools.delete(key);
+      void pool.destroy();
+    }
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.pools.values()].map((pool) => pool.destroy()));
     this.pools.clear();

@@ -60,7 +60,11 @@ export interface SchedulerOutcome {
 }
 
 export class TaskScheduler {
-  private readonly queue: PendingTask[] = [];
+  private readonly queue = new TaskQueue();
+  /** Per step: tasks queued, running, waiting to retry or waiting for a join's other inputs. */
+  private readonly live = new Map<string, number>();
+  private readonly released = new Set<string>();
+  private readonly reach: Map<string, Set<string>>;
   private readonly arrivals = new Map<string, { arrived: number; parents: string[] }>();
   private running = 0;
   private taskCounter = 0;
@@ -70,7 +74,9 @@ export class TaskScheduler {
   private readonly failures: TaskFailureReport[] = [];
   private finish!: (outcome: SchedulerOutcome) => void;
 
-  constructor(private readonly options: SchedulerOptions) {}
+  constructor(private readonly options: SchedulerOptions) {
+    this.reach = reachability(options.graph);
+  }
 
   /** Runs the flow from `start` to the end. */
   run(): Promise<SchedulerOutcome> {
@@ -91,13 +97,33 @@ export class TaskScheduler {
   }
 
   private enqueue(task: PendingTask): void {
+    this.hold(task.step, +1);
     this.queue.push(task);
+  }
+
+  private hold(step: string, delta: number): void {
+    const n = (this.live.get(step) ?? 0) + delta;
+    if (n > 0) this.live.set(step, n);
+    else this.live.delete(step);
+  }
+
+  /**
+   * A step none of whose ancestors (nor itself) has live tasks can never run again in this
+   * run: its workers are stopped, so a long flow does not keep every step's threads.
+   */
+  private releaseFinishedSteps(): void {
+    for (const step of this.options.graph.steps.keys()) {
+      if (this.released.has(step) || [...this.live.keys()].some((a) => this.reach.get(a)!.has(step))) continue;
+      this.released.add(step);
+      this.options.executor.release(step);
+    }
   }
 
   private pump(): void {
     while (!this.stopping && this.running < this.options.maxWorkers && this.queue.length > 0) {
       void this.dispatch(this.queue.shift()!);
     }
+    if (!this.stopping) this.releaseFinishedSteps();
     if (this.running === 0 && (this.stopping || this.queue.length === 0)) {
       this.finish({
         status: this.stopping ?? (this.failures.length > 0 ? "failed" : "succeeded"),
@@ -191,6 +217,7 @@ export class TaskScheduler {
       this.fail(pathspec, serializeError(error));
     } finally {
       this.running--;
+      this.hold(task.step, -1);
       this.pump();
     }
   }
@@ -217,6 +244,7 @@ export class TaskScheduler {
       this.fail(pathspec, serializeError(error));
     } finally {
       this.running--;
+      this.hold(task.step, -1);
       this.pump();
     }
   }
@@ -227,8 +255,10 @@ export class TaskScheduler {
       this.options.reporter.taskRetrying(pathspec, task.attempt + 1, retries, rehydrateError(error));
       const delay = (decorators.retry?.delaySeconds ?? 0) * 1000;
       this.running++; // hold the run open while waiting
+      this.hold(task.step, +1);
       setTimeout(() => {
         this.running--;
+        this.hold(task.step, -1);
         this.enqueue({ ...task, attempt: task.attempt + 1 });
         this.pump();
       }, delay);
@@ -283,10 +313,14 @@ export class TaskScheduler {
     const frame = stack.at(-1)!;
     const key = `${step}\0${frame.split}`;
     let entry = this.arrivals.get(key);
-    if (!entry) this.arrivals.set(key, (entry = { arrived: 0, parents: new Array(frame.count) }));
+    if (!entry) {
+      this.arrivals.set(key, (entry = { arrived: 0, parents: new Array(frame.count) }));
+      this.hold(step, +1);
+    }
     entry.parents[frame.index] = parent;
     if (++entry.arrived === frame.count) {
       this.arrivals.delete(key);
+      this.hold(step, -1);
       this.enqueue({ step, taskId: this.newTaskId(), attempt: 0, parents: entry.parents, stack: stack.slice(0, -1) });
     }
   }
@@ -294,4 +328,45 @@ export class TaskScheduler {
 
 export function expectedTransition(node: StepNode): ExpectedTransition {
   return { kind: node.kind, next: node.next, foreach: node.foreach, condition: node.condition, switchCases: node.switchCases };
+}
+
+/** Every step reachable from each step, itself included. */
+function reachability(graph: FlowGraph): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const start of graph.steps.keys()) {
+    const seen = new Set<string>();
+    const todo = [start];
+    while (todo.length > 0) {
+      const step = todo.pop()!;
+      if (seen.has(step)) continue;
+      seen.add(step);
+      todo.push(...graph.steps.get(step)!.next);
+    }
+    out.set(start, seen);
+  }
+  return out;
+}
+
+/** FIFO without Array#shift's O(n) move per dequeue (10,000 splits queue at once). */
+class TaskQueue {
+  private items: PendingTask[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(task: PendingTask): void {
+    this.items.push(task);
+  }
+
+  shift(): PendingTask | undefined {
+    const task = this.items[this.head];
+    this.items[this.head++] = undefined as unknown as PendingTask;
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return task;
+  }
 }
