@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { FlowDefinitionError, rehydrateError } from "../src/errors.js";
+import { FlowDefinitionError, rehydrateError, serializeError } from "../src/errors.js";
 import type { CurrentState } from "../src/flow/current.js";
 import type { StepDecorators } from "../src/flow/registry.js";
 import { loadFlowGraphCached } from "../src/graph/graph-cache.js";
@@ -164,8 +164,15 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
       stats: { tasks: outcome.tasks, cloned: outcome.cloned, failed: outcome.failures.length },
       error: failure ? { ...failure.error, pathspec: failure.pathspec } : undefined,
     });
-    await metadata.putRun(run);
-    return { ...outcome, flow: graph.className, runId, durationMs: performance.now() - started, steps: graph.steps.size, location: backend.location };
+    const result = { ...outcome, flow: graph.className, runId, durationMs: performance.now() - started, steps: graph.steps.size, location: backend.location };
+    try {
+      await metadata.putRun(run);
+    } catch (error) {
+      // The datastore went away (an S3 endpoint died): what committed is kept; say how to resume.
+      result.status = "failed";
+      result.failures = [...outcome.failures, { pathspec: `${graph.className}/${runId}`, error: serializeError(error) }];
+    }
+    return result;
   } finally {
     await logs?.close();
     await executor.close();

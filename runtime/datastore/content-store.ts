@@ -35,6 +35,8 @@ interface SyncReadable {
 export class ContentStore {
   /** Bytes fetched ahead of a step for backends that cannot read synchronously (S3). */
   private readonly prefetched = new Map<string, Uint8Array>();
+  /** Artifact bytes read and written since the last `release()`. */
+  bytesMoved = 0;
 
   constructor(readonly backend: StorageBackend) {}
 
@@ -57,10 +59,12 @@ export class ContentStore {
   /** Drops prefetched bytes once the task is done. */
   release(): void {
     this.prefetched.clear();
+    this.bytesMoved = 0;
   }
 
   async save(name: string, value: unknown): Promise<ArtifactRef> {
     const { encoding, bytes } = encodeArtifact(name, value);
+    this.bytesMoved += bytes.byteLength;
     if (bytes.byteLength <= CHUNK_BYTES) {
       const hash = sha256(bytes);
       await this.backend.putBlob(hash, bytes);
@@ -77,44 +81,40 @@ export class ContentStore {
   }
 
   async load(ref: ArtifactRef, what: string): Promise<unknown> {
-    if ((this.backend as Partial<SyncReadable>).readBlobTransient) return this.loadSync(ref, what);
+    if (typeof (this.backend as Partial<SyncReadable>).getBlobSync === "function") return this.loadSync(ref, what);
     const parts = await Promise.all((ref.chunks ?? [ref.hash]).map((hash) => this.backend.getBlob(hash)));
-    return decodeArtifact(ref.encoding, this.join(parts, ref, what));
+    return parts.length === 1 ? decodeArtifact(ref.encoding, parts[0] ?? missingBlob(ref, what)) : this.assemble(ref, what, (i) => parts[i]);
   }
 
+  /**
+   * Synchronous read (LMDB directly; other backends from the task's prefetch) with exactly
+   * one copy, straight into the artifact's own aligned buffer: copying 100 MB into fresh
+   * memory costs ~150 ms here.
+   */
   loadSync(ref: ArtifactRef, what: string): unknown {
     const backend = this.backend as Partial<SyncReadable>;
-    if (backend.readBlobTransient) {
-      // One copy, straight into the artifact's own aligned buffer (a 100 MB read in fresh
-      // memory costs ~150 ms per copy here; the generic path makes three).
-      const out = new Uint8Array(ref.size);
-      let offset = 0;
-      for (const hash of ref.chunks ?? [ref.hash]) {
-        const view = backend.readBlobTransient(hash);
-        if (!view) this.join([undefined], ref, what);
-        out.set(view!, offset);
-        offset += view!.byteLength;
-      }
-      return decodeArtifact(ref.encoding, out, true);
-    }
-    const read = backend.getBlobSync ? (hash: string) => backend.getBlobSync!(hash) : (hash: string) => this.prefetched.get(hash);
-    const parts = (ref.chunks ?? [ref.hash]).map(read);
-    return decodeArtifact(ref.encoding, this.join(parts, ref, what));
+    const hashes = ref.chunks ?? [ref.hash];
+    const read = backend.readBlobTransient?.bind(backend) ?? backend.getBlobSync?.bind(backend) ?? ((hash: string) => this.prefetched.get(hash));
+    return this.assemble(ref, what, (i) => read(hashes[i]!));
   }
 
-  private join(parts: Array<Uint8Array | undefined>, ref: ArtifactRef, what: string): Uint8Array {
-    if (parts.some((p) => p === undefined)) {
-      throw new ArtifactError(`${what}: its data (blob ${ref.hash.slice(0, 12)}) is missing from the datastore`, {
-        hint: "the datastore was modified or partly deleted; re-run the step that produced it",
-      });
-    }
-    if (parts.length === 1) return parts[0]!;
-    const out = Buffer.allocUnsafe(ref.size);
+  /** Copies the parts (each read just before its copy: a transient view may not outlive it) into one buffer. */
+  private assemble(ref: ArtifactRef, what: string, part: (index: number) => Uint8Array | undefined): unknown {
+    const out = new Uint8Array(ref.size);
+    this.bytesMoved += ref.size;
     let offset = 0;
-    for (const part of parts as Uint8Array[]) {
-      out.set(part, offset);
-      offset += part.byteLength;
+    for (let i = 0; i < (ref.chunks?.length ?? 1); i++) {
+      const bytes = part(i) ?? missingBlob(ref, what);
+      out.set(bytes, offset);
+      offset += bytes.byteLength;
     }
-    return out;
+    return decodeArtifact(ref.encoding, out, true);
   }
 }
+
+function missingBlob(ref: ArtifactRef, what: string): never {
+  throw new ArtifactError(`${what}: its data (blob ${ref.hash.slice(0, 12)}) is missing from the datastore`, {
+    hint: "the datastore was modified or partly deleted; re-run the step that produced it",
+  });
+}
+

@@ -4,6 +4,8 @@
  * returned as a serialised error, because piscina would strip its type and fields.
  */
 import { pathToFileURL } from "node:url";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { FlowDefinitionError, FlowrunError, serializeError, type SerializedError } from "../../src/errors.js";
 import { setCurrentState } from "../../src/flow/current.js";
 import { isFlowClass, type FlowSpec } from "../../src/flow/flowspec.js";
@@ -15,6 +17,10 @@ import { MetadataStore } from "../metadata/metadata-store.js";
 import type { ParametersRequest, ParametersResponse, TaskFailure, TaskRequest, TaskSuccess, WorkerRequest, WorkerResponse, WorkerSetup } from "../protocol.js";
 import { executeStep } from "./execute-step.js";
 import { installLogCapture, newTaskLogContext, runWithTaskLogs } from "./log-capture.js";
+
+const BIG_TASK_BYTES = 64 * 1024 * 1024;
+setFlagsFromString("--expose-gc");
+const collectGarbage = runInNewContext("gc") as () => void;
 
 export interface LoadedFlow {
   flowClass: typeof FlowSpec;
@@ -113,6 +119,9 @@ async function runTask(loaded: LoadedFlow, request: TaskRequest): Promise<TaskSu
   } finally {
     setCurrentState(undefined);
     restoreEnv(savedEnv);
+    // An idle worker keeps a finished task's big buffers until V8 feels heap pressure, which
+    // ArrayBuffers barely cause: collect now so the next step's workers have the memory.
+    if (loaded.content.bytesMoved > BIG_TASK_BYTES) collectGarbage();
     loaded.content.release();
   }
 }
