@@ -3,6 +3,7 @@
  * flow, ...): write a `Measurement` in its own file under bench/ and append it here; its
  * rows land in the same table.
  */
+import { arxivMeasurements } from "./arxiv-measurements.js";
 import { artifactMeasurements } from "./artifact-measurements.js";
 import type { Measurement } from "./context.js";
 import { flowMeasurements } from "./flow-measurements.js";
@@ -11,4 +12,4 @@ import { s3Measurements } from "./s3-measurements.js";
 export type { BenchContext, Measurement } from "./context.js";
 export { printTable, type BenchRow, type BenchTarget } from "./table.js";
 
-export const measurements: Measurement[] = [...flowMeasurements, ...artifactMeasurements, ...s3Measurements];
+export const measurements: Measurement[] = [...flowMeasurements, ...artifactMeasurements, ...s3Measurements, ...arxivMeasurements];

@@ -140,6 +140,16 @@ export class LmdbBackend implements StorageBackend {
     return out;
   }
 
+  async listKeys(prefix: string): Promise<string[]> {
+    this.freshSnapshot();
+    const out: string[] = [];
+    for (const key of this.records.getKeys({ start: prefix })) {
+      if (!key.startsWith(prefix)) break;
+      out.push(key);
+    }
+    return out;
+  }
+
   async deleteRecord(key: string): Promise<void> {
     await this.guard(() => this.records.remove(key));
   }

@@ -258,7 +258,7 @@ class S3Backend implements StorageBackend {
     }
   }
 
-  async listRecords<T = unknown>(prefix: string): Promise<Array<{ key: string; value: T }>> {
+  async listKeys(prefix: string): Promise<string[]> {
     const base = this.recordKey("");
     const keys: string[] = [];
     let ContinuationToken: string | undefined;
@@ -266,14 +266,18 @@ class S3Backend implements StorageBackend {
       const page = await this.call("ListObjectsV2", base + prefix, () =>
         this.client.send(new this.sdk.ListObjectsV2Command({ Bucket: this.root.bucket, Prefix: base + prefix, ContinuationToken })),
       );
-      for (const object of page.Contents ?? []) keys.push(object.Key!);
+      for (const object of page.Contents ?? []) keys.push(object.Key!.slice(base.length));
       ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (ContinuationToken);
     // S3 lists in UTF-8 byte order; callers get JS string order, the same as every backend.
-    keys.sort();
-    const values = await inParallel(keys.length, RECORD_READ_CONCURRENCY, (i) => this.readRecord(keys[i]!));
+    return keys.sort();
+  }
+
+  async listRecords<T = unknown>(prefix: string): Promise<Array<{ key: string; value: T }>> {
+    const keys = await this.listKeys(prefix);
+    const values = await inParallel(keys.length, RECORD_READ_CONCURRENCY, (i) => this.readRecord(this.recordKey(keys[i]!)));
     // A record deleted between the listing and its read is simply not listed.
-    return keys.flatMap((key, i) => (values[i] === MISSING ? [] : [{ key: key.slice(base.length), value: values[i] as T }]));
+    return keys.flatMap((key, i) => (values[i] === MISSING ? [] : [{ key, value: values[i] as T }]));
   }
 
   async deleteRecord(key: string): Promise<void> {

@@ -26,6 +26,8 @@ export interface StorageBackend {
 
   putRecords(records: ReadonlyArray<{ key: string; value: unknown }>): Promise<void>;
   getRecord<T = unknown>(key: string): Promise<T | undefined>;
+  /** The keys of every record starting with `prefix`, sorted (no values read). */
+  listKeys(prefix: string): Promise<string[]>;
   /** Every record whose key starts with `prefix`, sorted by key. */
   listRecords<T = unknown>(prefix: string): Promise<Array<{ key: string; value: T }>>;
   deleteRecord(key: string): Promise<void>;

@@ -67,8 +67,8 @@ export class MetadataStore {
   /** `step/taskId` of every task of the run that committed. */
   async doneTasks(flow: string, runId: string, step?: string): Promise<Set<string>> {
     const prefix = `done/${flow}/${runId}/`;
-    const records = await this.backend.listRecords(step ? `${prefix}${step}/` : prefix);
-    return new Set(records.map((r) => r.key.slice(prefix.length)));
+    const keys = await this.backend.listKeys(step ? `${prefix}${step}/` : prefix);
+    return new Set(keys.map((key) => key.slice(prefix.length)));
   }
 
   async isDone(flow: string, runId: string, step: string, taskId: string): Promise<boolean> {

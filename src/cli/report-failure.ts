@@ -1,13 +1,19 @@
 /** How a failed run is told: the task, its error with the user's own frames first, what to type next. */
+import { fileURLToPath } from "node:url";
 import type { RunFlowResult } from "../../runtime/run-flow.js";
 
-/** Stack frames from flowrun itself or Node internals say nothing about the user's bug. */
+// This file is <root>/src/cli (or <root>/dist/src/cli once built): flowrun's own code is
+// under <root>/src, <root>/runtime and <root>/dist.
+const ROOT = fileURLToPath(new URL(import.meta.url.includes("/dist/src/") ? "../../../" : "../../", import.meta.url));
+const FLOWRUN_DIRS = ["src/", "runtime/", "dist/"].map((dir) => `${ROOT}${dir}`);
+
+/** Stack frames from flowrun itself, its dependencies or Node internals say nothing about the user's bug. */
 export function userFrames(stack: string | undefined): string[] {
   if (!stack) return [];
   return stack
     .split("\n")
     .filter((line) => /^\s+at /.test(line))
-    .filter((line) => !/node:internal|node_modules\/(piscina|tsx)|\/runtime\/(worker|scheduler|executor)\//.test(line))
+    .filter((line) => !/node:internal|node_modules\//.test(line) && !FLOWRUN_DIRS.some((dir) => line.includes(dir)))
     .slice(0, 5);
 }
 
