@@ -1,6 +1,7 @@
 /** How a failed run is told: the task, its error with the user's own frames first, what to type next. */
 import { fileURLToPath } from "node:url";
 import type { RunFlowResult } from "../../runtime/run-flow.js";
+import { cliName } from "./cli-name.js";
 
 // This file is <root>/src/cli (or <root>/dist/src/cli once built): flowrun's own code is
 // under <root>/src, <root>/runtime and <root>/dist.
@@ -17,7 +18,8 @@ export function userFrames(stack: string | undefined): string[] {
     .slice(0, 5);
 }
 
-export function printFailure(result: RunFlowResult, flowFile: string): void {
+/** `flags`: the datastore options the run was given, repeated in the suggested commands. */
+export function printFailure(result: RunFlowResult, flowFile: string, flags = ""): void {
   const failure = result.failures[0];
   const out: string[] = [];
   if (failure) {
@@ -25,9 +27,9 @@ export function printFailure(result: RunFlowResult, flowFile: string): void {
     out.push(`  ${failure.pathspec}: ${error.name === "Error" ? "" : `${error.name}: `}${error.message}`);
     out.push(...userFrames(error.stack).map((line) => `    ${line.trim()}`));
     if (error.hint) out.push(`  hint: ${error.hint}`);
-    out.push(`  Logs:   flowrun logs ${failure.pathspec}`);
+    out.push(`  Logs:   ${cliName()} logs ${failure.pathspec}${flags}`);
   }
   if (result.status === "cancelled") out.push("  The run was cancelled; the tasks that finished are kept.");
-  out.push(`  Resume: flowrun resume ${flowFile} --origin-run-id ${result.runId}`);
+  out.push(`  Resume: ${cliName()} resume ${flowFile} --origin-run-id ${result.runId}${flags}`);
   process.stderr.write(`${out.join("\n")}\n`);
 }

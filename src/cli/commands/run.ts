@@ -10,6 +10,7 @@ import { intOption, parseArgv, stringOption, type OptionSpec, type ParsedArgs } 
 import type { RunRecord } from "../../../runtime/metadata/records.js";
 import { parseWithDecorators } from "../with-decorators.js";
 import { printFailure } from "../report-failure.js";
+import { cliName } from "../cli-name.js";
 
 export const RUN_OPTIONS: Record<string, OptionSpec> = {
   production: {},
@@ -74,7 +75,7 @@ export async function execute(
       kill.abort();
       return;
     }
-    process.stderr.write(`\n${signal}: stopping — running tasks finish and are kept (${signal} again stops them); resume with \`flowrun resume ${flowFile}\`\n`);
+    process.stderr.write(`\n${signal}: stopping — running tasks finish and are kept (${signal} again stops them); resume with \`${cliName()} resume ${flowFile}\`\n`);
     controller.abort();
   };
   process.on("SIGINT", onSignal).on("SIGTERM", onSignal);
@@ -100,15 +101,21 @@ export async function execute(
     },
   });
   process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
-  printSummary(result, flowFile, quiet);
+  // The inspect commands must reach the same datastore when it came from flags.
+  const where = [
+    args.options.datastore ? `--datastore ${stringOption(args, "datastore")}` : "",
+    args.options["datastore-root"] ? `--datastore-root ${stringOption(args, "datastore-root")}` : "",
+  ].filter(Boolean).join(" ");
+  printSummary(result, flowFile, quiet, where);
   return result.status === "succeeded" ? 0 : 1;
 }
 
-export function printSummary(result: RunFlowResult, flowFile: string, quiet: boolean): void {
+export function printSummary(result: RunFlowResult, flowFile: string, quiet: boolean, datastoreFlags = ""): void {
+  const flags = datastoreFlags ? ` ${datastoreFlags}` : "";
   const pathspec = `${result.flow}/${result.runId}`;
   if (quiet) {
     process.stdout.write(`${result.runId}\n`);
-    if (result.status !== "succeeded") printFailure(result, flowFile);
+    if (result.status !== "succeeded") printFailure(result, flowFile, flags);
     return;
   }
   const icon = result.status === "succeeded" ? "✓" : "✗";
@@ -120,13 +127,13 @@ export function printSummary(result: RunFlowResult, flowFile: string, quiet: boo
   if (result.status === "succeeded") {
     lines.push(
       "  Inspect it:",
-      `    flowrun dump ${pathspec}                  # artifacts of the end step`,
-      `    flowrun logs ${pathspec}/start            # a step's output`,
-      `    node --input-type=module -e 'import { Run } from "flowrun"; console.log(await (await Run.get("${pathspec}")).data())'`,
+      `    ${cliName()} dump ${pathspec}${flags}                  # artifacts of the end step`,
+      `    ${cliName()} logs ${pathspec}/start${flags}            # a step's output`,
+      `    import { Run } from "flowrun"; await (await Run.get("${pathspec}")).data()   // in code`,
     );
     process.stdout.write(`${lines.join("\n")}\n`);
   } else {
     process.stdout.write(`${lines.join("\n")}\n`);
-    printFailure(result, relative(process.cwd(), flowFile) || flowFile);
+    printFailure(result, relative(process.cwd(), flowFile) || flowFile, flags);
   }
 }
