@@ -200,7 +200,7 @@ export class TaskScheduler {
       response = { ok: false, error: serializeError(error), logMessages: 0 };
       logs.note(pathspec, task.attempt, "stderr", `${(error as Error).message}\n`);
     }
-    try {
+    await this.settle(task, pathspec, async () => {
       await running;
       await logs.drain(pathspec, task.attempt, "logMessages" in response ? response.logMessages : 0);
       record.finishedAt = new Date().toISOString();
@@ -221,6 +221,13 @@ export class TaskScheduler {
         await metadata.putTask(record);
         this.retryOrFail(task, pathspec, response.error, retries, catchError !== undefined);
       }
+    });
+  }
+
+  /** Settles a dispatched task: whatever `work` does or throws, it stops counting as running. */
+  private async settle(task: PendingTask, pathspec: string, work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
     } catch (error) {
       this.fail(pathspec, serializeError(error));
     } finally {
@@ -233,7 +240,7 @@ export class TaskScheduler {
   /** resume: commits a copy of the origin's task (same artifact refs, no data copied) and moves on. */
   private async clone(task: PendingTask, node: StepNode, pathspec: string, origin: TaskRecord): Promise<void> {
     const { currentBase, metadata, reporter } = this.options;
-    try {
+    await this.settle(task, pathspec, async () => {
       const record: TaskRecord = {
         ...origin,
         runId: currentBase.runId,
@@ -248,13 +255,7 @@ export class TaskScheduler {
       this.cloned++;
       reporter.taskCloned(pathspec, task, record.clonedFrom!);
       this.schedule(node, task.taskId, task.stack, { next: origin.next ?? null, chosen: origin.chosen, foreachElements });
-    } catch (error) {
-      this.fail(pathspec, serializeError(error));
-    } finally {
-      this.running--;
-      this.hold(task.step, -1);
-      this.pump();
-    }
+    });
   }
 
   private retryOrFail(task: PendingTask, pathspec: string, error: SerializedError, retries: number, catches: boolean): void {
