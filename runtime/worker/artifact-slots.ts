@@ -33,7 +33,7 @@ export class ArtifactSlots {
       configurable: true,
       get: () => {
         if (slot.state === "untouched") {
-          slot.value = loadArtifact(this.store, slot.ref!, `${this.pathspec} artifact '${name}'`);
+          slot.value = this.store.loadSync(slot.ref!, `${this.pathspec} artifact '${name}'`);
           slot.state = "read";
         }
         return slot.value;
@@ -75,9 +75,4 @@ export class ArtifactSlots {
     await Promise.all(saves);
     return out;
   }
-}
-
-/** Reads an artifact synchronously (LMDB directly; other backends from the task's prefetch). */
-export function loadArtifact(store: ContentStore, ref: ArtifactRef, what: string): unknown {
-  return store.loadSync(ref, what);
 }

@@ -7,7 +7,7 @@ import { bindTask, INPUT_ARTIFACTS, type FlowSpec, type NextCall, type TaskBindi
 import type { ArtifactRef } from "../datastore/content-store.js";
 import type { TaskRecord } from "../metadata/records.js";
 import type { ExpectedTransition, TaskRequest, TaskSuccess } from "../protocol.js";
-import { ArtifactSlots, loadArtifact } from "./artifact-slots.js";
+import { ArtifactSlots } from "./artifact-slots.js";
 import { publishTaskLog, type TaskLogContext } from "./log-capture.js";
 import type { LoadedFlow } from "./task-worker.js";
 
@@ -39,7 +39,7 @@ export async function executeStep(loaded: LoadedFlow, request: TaskRequest, logs
     get input() {
       if (!request.foreach) return undefined;
       if (!elementLoaded) {
-        element = loadArtifact(loaded.content, request.foreach.input, `${pathspec} foreach input`);
+        element = loaded.content.loadSync(request.foreach.input, `${pathspec} foreach input`);
         elementLoaded = true;
       }
       return element;
@@ -114,7 +114,7 @@ function joinInputs(loaded: LoadedFlow, parents: TaskRecord[]): readonly object[
       let cached: { value: unknown } | undefined;
       Object.defineProperty(view, name, {
         enumerable: true,
-        get: () => (cached ??= { value: loadArtifact(loaded.content, ref, `${pathspec} artifact '${name}'`) }).value,
+        get: () => (cached ??= { value: loaded.content.loadSync(ref, `${pathspec} artifact '${name}'`) }).value,
       });
     }
     return Object.freeze(view);
