@@ -29,8 +29,6 @@ import { mergeDependencies } from "./environments/environment-spec.js";
 
 export interface RunFlowOptions {
   flowFile: string;
-  /** The flow's validated graph, when the caller has it already. */
-  graph?: FlowGraph;
   rawParameters: Record<string, string | boolean>;
   datastore: DatastoreConfig;
   maxWorkers: number;
@@ -81,7 +79,7 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
   let backend: StorageBackend | undefined;
   let logs: LogSink | undefined;
   try {
-    const graph = options.graph ?? (await loadValidGraph(flowFile));
+    const graph = await loadValidGraph(flowFile);
     backend = await openBackend(options.datastore);
     const metadata = new MetadataStore(backend);
     logs = new LogSink(logChannel, metadata, options.reporter);
