@@ -57,8 +57,12 @@ export interface TaskRequest {
   expected: ExpectedTransition;
   /** Pathspecs of the tasks whose artifacts are this task's inputs (start: none). */
   parents: string[];
-  /** start only: the parameter artifacts. */
-  parameterRefs?: Record<string, ArtifactRef>;
+  /**
+   * The run's parameter artifacts: the start task's inputs. A later task takes from here
+   * only the parameters its inputs lack (after a resume, tasks cloned from the origin lack
+   * those the code declared since).
+   */
+  parameterRefs: Record<string, ArtifactRef>;
   /** Names (fields) of the run's parameters: passed to every task, and the only inputs of a join. */
   parameterNames: string[];
   foreach?: { index: number; input: ArtifactRef };

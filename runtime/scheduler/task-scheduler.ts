@@ -175,7 +175,7 @@ export class TaskScheduler {
       isJoin: node.isJoin,
       expected: expectedTransition(node),
       parents: task.parents,
-      parameterRefs: task.parents.length === 0 ? this.options.parameterRefs : undefined,
+      parameterRefs: this.options.parameterRefs,
       parameterNames: this.options.parameterNames,
       foreach: task.foreach,
       maxNumSplits: this.options.maxNumSplits,

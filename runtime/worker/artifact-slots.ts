@@ -45,6 +45,10 @@ export class ArtifactSlots {
     });
   }
 
+  defines(name: string): boolean {
+    return this.slots.has(name);
+  }
+
   /** The refs of every artifact the task ends with, saving new and changed values. */
   async collect(flow: object, initial: ReadonlyMap<string, unknown>): Promise<Record<string, ArtifactRef>> {
     const out: Record<string, ArtifactRef> = {};

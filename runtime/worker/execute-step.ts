@@ -2,7 +2,8 @@
  * One task, inside the worker: build the flow object with its lazy inputs, call the step,
  * check the transition it asked for against the graph, and save what it produced.
  */
-import { ArtifactError, serializeError, TransitionError } from "../../src/errors.js";
+import { ArtifactError, ParameterError, serializeError, TransitionError } from "../../src/errors.js";
+import { isParameterDescriptor } from "../../src/flow/parameters.js";
 import { bindTask, INPUT_ARTIFACTS, type FlowSpec, type NextCall, type TaskBinding } from "../../src/flow/flowspec.js";
 import type { ArtifactRef } from "../datastore/content-store.js";
 import type { TaskRecord } from "../metadata/records.js";
@@ -17,8 +18,9 @@ export async function executeStep(loaded: LoadedFlow, request: TaskRequest, logs
   const { current } = request;
   const pathspec = `${current.flowName}/${current.runId}/${current.stepName}/${current.taskId}`;
   const parents = await loadParents(loaded, request.parents);
+  const isStart = parents.length === 0;
   await loaded.content.prefetch([
-    ...Object.values(request.parameterRefs ?? {}),
+    ...(isStart ? Object.values(request.parameterRefs) : []),
     ...parents.flatMap((p) => Object.values(p.artifacts ?? {})),
     ...(request.foreach ? [request.foreach.input] : []),
   ]);
@@ -27,10 +29,14 @@ export async function executeStep(loaded: LoadedFlow, request: TaskRequest, logs
   const slots = new ArtifactSlots(loaded.content, pathspec);
   const parameterNames = new Set(request.parameterNames);
 
-  const inputArtifacts = request.parameterRefs ?? parents[0]?.artifacts ?? {};
+  const inputArtifacts = isStart ? request.parameterRefs : parents[0]!.artifacts!;
   for (const [name, ref] of Object.entries(inputArtifacts)) {
     if (!request.isJoin || parameterNames.has(name)) slots.define(flow, name, ref);
   }
+  for (const [name, ref] of Object.entries(request.parameterRefs)) {
+    if (!slots.defines(name)) slots.define(flow, name, ref);
+  }
+  refuseUnresolvedParameters(initial, slots, pathspec);
 
   let elementLoaded = false;
   let element: unknown;
@@ -85,6 +91,21 @@ export async function executeStep(loaded: LoadedFlow, request: TaskRequest, logs
   if (next?.foreach) result.foreachElements = await splitForeach(loaded, flow, next.foreach, request.maxNumSplits, pathspec);
   if (next?.condition) result.chosen = chooseCase(flow, next, pathspec);
   return result;
+}
+
+/**
+ * A parameter field still holding its declaration has no value in this run; computing with
+ * the declaration object would give a wrong result that looks like a success.
+ */
+function refuseUnresolvedParameters(initial: ReadonlyMap<string, unknown>, slots: ArtifactSlots, pathspec: string): void {
+  for (const [field, value] of initial) {
+    if (isParameterDescriptor(value) && !slots.defines(field)) {
+      throw new ParameterError(`parameter --${value.name} (this.${field}) has no value in this run`, {
+        where: pathspec,
+        hint: "declare parameters as plain class fields (`x = Parameter(...)`), the same on every construction of the flow",
+      });
+    }
+  }
 }
 
 async function loadParents(loaded: LoadedFlow, parents: string[]): Promise<TaskRecord[]> {
