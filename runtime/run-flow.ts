@@ -3,8 +3,6 @@
  * parameters in a worker (callable defaults see `current`), record the run, schedule its
  * tasks, and record how it ended. The CLI's `run`/`resume` and the `Runner` API call this.
  */
-import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { FlowDefinitionError, rehydrateError, serializeError } from "../src/errors.js";
 import type { CurrentState } from "../src/flow/current.js";
@@ -18,6 +16,7 @@ import type { StepRuntimeOptions } from "./executor/task-executor.js";
 import { WorkerPoolExecutor } from "./executor/worker-pool-executor.js";
 import { MetadataStore } from "./metadata/metadata-store.js";
 import type { RunRecord } from "./metadata/records.js";
+import { flowSource } from "./metadata/flow-source.js";
 import type { ParametersResponse } from "./protocol.js";
 import { newRunId } from "./run-id.js";
 import { runIdentity } from "./run-context.js";
@@ -80,6 +79,7 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
   let logs: LogSink | undefined;
   try {
     const graph = await loadValidGraph(flowFile);
+    const source = flowSource(flowFile);
     backend = await openBackend(options.datastore);
     const metadata = new MetadataStore(backend);
     logs = new LogSink(logChannel, metadata, options.reporter);
@@ -100,9 +100,8 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
       { kind: "parameters", current: { ...base, stepName: "start", taskId: "0", retryCount: 0 }, raw: options.rawParameters },
     );
     if (!init.ok) throw rehydrateError(init.error);
-    const { preview, steps, flowOptions } = init as ParametersResponse;
-    // A resume reuses the origin's parameter values exactly (a callable default may differ now).
-    const refs = options.resume?.origin.parameterRefs ?? (init as ParametersResponse).refs;
+    const { steps, flowOptions } = init as ParametersResponse;
+    const { refs, preview } = options.resume ? resumedParameters(init as ParametersResponse, options.resume.origin) : (init as ParametersResponse);
     const resume = options.resume && (await ResumePlan.load(metadata, graph, options.resume.origin, options.resume.step));
     const identity = runIdentity({ production: options.production, branch: options.branch, projectName: flowOptions.project?.name ?? null });
     const current = { ...base, projectName: identity.projectName, branchName: identity.projectName ? identity.branchName : null, namespace: identity.namespace, tags: [...identity.systemTags, ...options.tags] };
@@ -114,13 +113,13 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
       flow: graph.className,
       runId,
       user: identity.username,
-      parameters: options.resume?.origin.parameters ?? preview,
+      parameters: preview,
       parameterRefs: refs,
       rawParameters: options.rawParameters,
       tags: options.tags,
       systemTags: identity.systemTags,
-      flowFile,
-      codeHash: createHash("sha256").update(readFileSync(flowFile)).digest("hex"),
+      flowFile: source.file,
+      codeHash: source.hash,
       status: "running",
       createdAt: new Date().toISOString(),
       originRunId: options.resume?.origin.runId,
@@ -176,6 +175,18 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
     await executor.close();
     await backend?.close();
   }
+}
+
+/**
+ * A resume reuses the origin's parameter values exactly (a callable default may differ
+ * now); a parameter the code declares now but the origin lacked takes the value just
+ * resolved for it (its default), and one the code no longer declares is left out.
+ */
+function resumedParameters(resolved: ParametersResponse, origin: RunRecord): Pick<ParametersResponse, "refs" | "preview"> {
+  return {
+    refs: Object.fromEntries(Object.entries(resolved.refs).map(([field, ref]) => [field, origin.parameterRefs?.[field] ?? ref])),
+    preview: Object.fromEntries(Object.entries(resolved.preview).map(([name, value]) => [name, name in origin.parameters ? origin.parameters[name] : value])),
+  };
 }
 
 /**

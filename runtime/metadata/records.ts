@@ -17,6 +17,10 @@ export interface RunRecord {
   tags: string[];
   /** Tags the system set (user:, project:, runtime:); not removable with `flowrun tag remove`. */
   systemTags: string[];
+  /**
+   * The flow file that made the run, relative to the project root (see flow-source.ts);
+   * absolute in runs recorded by flowrun versions before that.
+   */
   flowFile: string;
   /** SHA-256 of the flow file's source at run start. */
   codeHash: string;
