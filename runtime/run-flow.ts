@@ -17,6 +17,7 @@ import { WorkerPoolExecutor } from "./executor/worker-pool-executor.js";
 import { MetadataStore } from "./metadata/metadata-store.js";
 import type { RunRecord } from "./metadata/records.js";
 import { flowSource } from "./metadata/flow-source.js";
+import { startHeartbeat, thisOrchestrator } from "./metadata/run-liveness.js";
 import type { ParametersResponse } from "./protocol.js";
 import { newRunId } from "./run-id.js";
 import { runIdentity } from "./run-context.js";
@@ -77,6 +78,7 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
   executor.prewarm({ step: "start", decorators: {} });
   let backend: StorageBackend | undefined;
   let logs: LogSink | undefined;
+  let heartbeat: { stop(): Promise<void> } | undefined;
   try {
     const graph = await loadValidGraph(flowFile);
     const source = flowSource(flowFile);
@@ -109,6 +111,7 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
       [...graph.steps.keys()].map((step) => [step, { step, decorators: { ...options.withDecorators, ...steps[step] } }]),
     );
     const environments = await buildEnvironments(graph, stepOptions, flowOptions.dependencies?.packages, options);
+    const orchestrator = thisOrchestrator();
     const run: RunRecord = {
       flow: graph.className,
       runId,
@@ -122,11 +125,13 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
       codeHash: source.hash,
       status: "running",
       createdAt: new Date().toISOString(),
+      orchestrator,
       originRunId: options.resume?.origin.runId,
       resumeStep: options.resume?.step,
       environments,
     };
     await metadata.putRun(run);
+    heartbeat = startHeartbeat(metadata, run, orchestrator.heartbeatSeconds);
     options.onRunId?.(runId);
 
     const scheduler = new TaskScheduler({
@@ -171,6 +176,7 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
     }
     return result;
   } finally {
+    await heartbeat?.stop();
     await logs?.close();
     await executor.close();
     await backend?.close();

@@ -10,10 +10,12 @@
  *   splits/<flow>/<runId>/<step>/<taskId>     foreach element refs (read by `resume` only: every
  *                                             split reads its parent's TaskRecord, which must stay small)
  *   logs/<flow>/<runId>/<step>/<taskId>/<attempt>/<stream>/<seq>   text
+ *   heartbeat/<flow>/<runId>                  Heartbeat (run-liveness.ts), apart from the RunRecord
+ *                                             so that beating never rewrites the run record
  */
 import type { ArtifactRef } from "../datastore/content-store.js";
 import type { StorageBackend } from "../datastore/storage-backend.js";
-import type { DoneMarker, RunRecord, TaskRecord } from "./records.js";
+import type { DoneMarker, Heartbeat, RunRecord, TaskRecord } from "./records.js";
 
 export type LogStream = "stdout" | "stderr";
 
@@ -34,6 +36,14 @@ export class MetadataStore {
   async listRuns(flow?: string): Promise<RunRecord[]> {
     const records = await this.backend.listRecords<RunRecord>(flow ? `runs/${flow}/` : "runs/");
     return records.map((r) => r.value).sort((a, b) => a.runId.localeCompare(b.runId));
+  }
+
+  async putHeartbeat(flow: string, runId: string, beat: Heartbeat): Promise<void> {
+    await this.backend.putRecords([{ key: `heartbeat/${flow}/${runId}`, value: beat }]);
+  }
+
+  async getHeartbeat(flow: string, runId: string): Promise<Heartbeat | undefined> {
+    return this.backend.getRecord<Heartbeat>(`heartbeat/${flow}/${runId}`);
   }
 
   async putTask(task: TaskRecord): Promise<void> {

@@ -4,6 +4,23 @@ import type { NextCall } from "../../src/flow/flowspec.js";
 import type { ArtifactRef } from "../datastore/content-store.js";
 
 export type RunStatus = "running" | "succeeded" | "failed" | "cancelled";
+/** What readers are shown: a `running` run whose orchestrator is gone is `crashed` (never stored; see run-liveness.ts). */
+export type ObservedRunStatus = RunStatus | "crashed";
+
+/** The process that schedules a run's tasks, so readers can tell whether it is still there. */
+export interface Orchestrator {
+  host: string;
+  pid: number;
+  /** When the process started (Linux: clock ticks since boot), telling a reused pid from it. */
+  processStart?: string;
+  /** How often it writes the run's heartbeat record. */
+  heartbeatSeconds: number;
+}
+
+/** `heartbeat/<flow>/<runId>`: rewritten by the orchestrator while the run goes on. */
+export interface Heartbeat {
+  at: string;
+}
 export type TaskStatus = "running" | "succeeded" | "failed";
 
 export interface RunRecord {
@@ -26,6 +43,8 @@ export interface RunRecord {
   codeHash: string;
   status: RunStatus;
   createdAt: string;
+  /** Absent in runs recorded before runs had heartbeats. */
+  orchestrator?: Orchestrator;
   finishedAt?: string;
   originRunId?: string;
   /** resume: the step from which everything re-ran. */

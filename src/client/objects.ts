@@ -4,7 +4,8 @@
  * values load only when asked for.
  */
 import { NotFoundError } from "../errors.js";
-import type { RunRecord, TaskRecord } from "../../runtime/metadata/records.js";
+import type { ObservedRunStatus, RunRecord, TaskRecord } from "../../runtime/metadata/records.js";
+import { observedStatus } from "../../runtime/metadata/run-liveness.js";
 import type { DatastoreConfig } from "../../runtime/datastore/storage-backend.js";
 import { clientDatastore, type ClientDatastore } from "./client-datastore.js";
 import { getNamespace, inNamespace } from "./namespace.js";
@@ -33,7 +34,8 @@ export class Flow {
   async runs(): Promise<Run[]> {
     const store = await clientDatastore(this.options.datastore);
     const records = await store.metadata.listRuns(this.name);
-    return records.filter((r) => r.flow === this.name && inNamespace(allTags(r))).reverse().map((r) => new Run(r, store));
+    const visible = records.filter((r) => r.flow === this.name && inNamespace(allTags(r))).reverse();
+    return Promise.all(visible.map(async (r) => new Run(r, store, await observedStatus(store.metadata, r))));
   }
 
   async latestRun(): Promise<Run> {
@@ -51,7 +53,7 @@ export class Flow {
 
 export class Run {
   /** @internal */
-  constructor(private readonly record: RunRecord, private readonly store: ClientDatastore) {}
+  constructor(private readonly record: RunRecord, private readonly store: ClientDatastore, private readonly observed: ObservedRunStatus) {}
 
   /** `Run.get("Flow/runId")` */
   static async get(pathspec: string, options: ClientOptions = {}): Promise<Run> {
@@ -63,15 +65,16 @@ export class Run {
     const record = await store.metadata.getRun(flow, runId);
     if (!record) throw new NotFoundError(`run ${pathspec} does not exist`, { where: pathspec, hint: `\`flowrun runs ${flow}\` lists its runs` });
     if (!inNamespace(allTags(record))) throw new NotFoundError(`run ${pathspec} is not in the current namespace`, { where: pathspec, hint: namespaceHint() });
-    return new Run(record, store);
+    return new Run(record, store, await observedStatus(store.metadata, record));
   }
 
   get id(): string { return this.record.runId; }
   get flow(): string { return this.record.flow; }
   get pathspec(): string { return `${this.record.flow}/${this.record.runId}`; }
-  get status(): RunRecord["status"] { return this.record.status; }
+  /** `crashed`: marked running, but the process that ran it is gone (killed, or its machine went down). */
+  get status(): ObservedRunStatus { return this.observed; }
   get successful(): boolean { return this.record.status === "succeeded"; }
-  get finished(): boolean { return this.record.status !== "running"; }
+  get finished(): boolean { return this.observed !== "running"; }
   get createdAt(): Date { return new Date(this.record.createdAt); }
   get finishedAt(): Date | null { return this.record.finishedAt ? new Date(this.record.finishedAt) : null; }
   get tags(): string[] { return allTags(this.record); }

@@ -3,6 +3,7 @@ import { inspect } from "node:util";
 import { Run, type Task } from "../../client/objects.js";
 import { namespace } from "../../client/namespace.js";
 import { UsageError } from "../../errors.js";
+import { crashedHint, datastoreFlags } from "../resume-hint.js";
 import { parseInspectArgs, parsePathspec } from "./inspect-args.js";
 
 export async function run(argv: string[]): Promise<number> {
@@ -14,6 +15,7 @@ export async function run(argv: string[]): Promise<number> {
   let tasks: Task[];
   if (!spec.step) {
     process.stdout.write(`${run.pathspec}  ${run.status}  parameters ${JSON.stringify(run.parameters)}\n`);
+    if (run.status === "crashed") process.stdout.write(`  ${crashedHint(run.metadata, datastoreFlags(args))}\n`);
     process.stdout.write(`steps: ${(await run.steps()).map((s) => s.name).join(", ")}\n`);
     if (!run.successful) return 0;
     tasks = [await run.endTask()];

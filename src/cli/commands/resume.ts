@@ -1,5 +1,4 @@
 /** `flowrun resume <flow.ts> [STEP] [--origin-run-id ID] [--force]`: a new run reusing the origin's successful tasks. */
-import { isAbsolute, relative } from "node:path";
 import { clientDatastore } from "../../client/client-datastore.js";
 import { datastoreConfig } from "../../datastore-config.js";
 import { NotFoundError, UsageError } from "../../errors.js";
@@ -9,8 +8,10 @@ import { currentUser } from "../../../runtime/run-context.js";
 import { flowSource, madeFrom, type FlowSource } from "../../../runtime/metadata/flow-source.js";
 import type { MetadataStore } from "../../../runtime/metadata/metadata-store.js";
 import type { RunRecord } from "../../../runtime/metadata/records.js";
+import { observedStatus } from "../../../runtime/metadata/run-liveness.js";
 import { parseArgv, stringOption, type ParsedArgs } from "../argv.js";
 import { cliName } from "../cli-name.js";
+import { displayFlowFile } from "../resume-hint.js";
 import { execute, RUN_OPTIONS } from "./run.js";
 
 export async function run(argv: string[]): Promise<number> {
@@ -35,8 +36,11 @@ export async function run(argv: string[]): Promise<number> {
   if (origin.codeHash !== source.hash) {
     process.stderr.write(`note: ${source.file} changed since ${pathspec} ran; its committed tasks are reused as they are (\`${cliName()} resume ${flowFile} STEP\` re-runs STEP and after)\n`);
   }
-  if (origin.status === "running") {
-    process.stderr.write(`note: ${pathspec} is marked running (its CLI may have been killed); resuming from what it committed\n`);
+  const status = await observedStatus(store.metadata, origin);
+  if (status === "crashed") {
+    process.stderr.write(`note: ${pathspec} crashed (the process that ran it is gone); resuming from what it committed\n`);
+  } else if (status === "running") {
+    process.stderr.write(`note: ${pathspec} is still running; resuming from what it has committed so far\n`);
   }
   if (!args.options.production && origin.systemTags.includes("runtime:production")) args.options.production = true;
   return execute(flowFile, graph.className, args, { rawParameters: parametersStillDeclared(origin, graph), resume: { origin, step } });
@@ -54,7 +58,7 @@ async function findOrigin(metadata: MetadataStore, flow: string, source: FlowSou
     const origin = await metadata.getRun(flow, originId);
     if (!origin) throw new NotFoundError(`run ${flow}/${originId} does not exist`, { where: root, hint: `\`flowrun runs ${flow}\` lists its runs` });
     if (!force && !madeFrom(origin, source)) {
-      throw new UsageError(`run ${flow}/${originId} was made from ${displayFile(origin.flowFile)}, not ${source.file}`, {
+      throw new UsageError(`run ${flow}/${originId} was made from ${displayFlowFile(origin.flowFile)}, not ${source.file}`, {
         where: `${flow}/${originId}`,
         hint: `resume it with that file, or add --force if ${source.file} is the same flow moved or renamed`,
       });
@@ -68,14 +72,9 @@ async function findOrigin(metadata: MetadataStore, flow: string, source: FlowSou
   throw new NotFoundError(`${flow} has no runs by ${currentUser()} made from ${source.file}`, {
     where: root,
     hint: elsewhere
-      ? `the latest, ${flow}/${elsewhere.runId}, was made from ${displayFile(elsewhere.flowFile)}; add --force to resume it from this file`
+      ? `the latest, ${flow}/${elsewhere.runId}, was made from ${displayFlowFile(elsewhere.flowFile)}; add --force to resume it from this file`
       : `\`flowrun runs ${flow}\` lists its runs`,
   });
-}
-
-/** Old run records hold an absolute path: show it relative to here. */
-function displayFile(flowFile: string): string {
-  return isAbsolute(flowFile) ? relative(process.cwd(), flowFile) || flowFile : flowFile;
 }
 
 /**

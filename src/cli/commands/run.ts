@@ -11,6 +11,7 @@ import type { RunRecord } from "../../../runtime/metadata/records.js";
 import { parseWithDecorators } from "../with-decorators.js";
 import { printFailure } from "../report-failure.js";
 import { cliName } from "../cli-name.js";
+import { datastoreFlags } from "../resume-hint.js";
 
 export const RUN_OPTIONS: Record<string, OptionSpec> = {
   production: {},
@@ -102,11 +103,7 @@ export async function execute(
   });
   process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
   // The inspect commands must reach the same datastore when it came from flags.
-  const where = [
-    args.options.datastore ? `--datastore ${stringOption(args, "datastore")}` : "",
-    args.options["datastore-root"] ? `--datastore-root ${stringOption(args, "datastore-root")}` : "",
-  ].filter(Boolean).join(" ");
-  printSummary(result, flowFile, quiet, where);
+  printSummary(result, flowFile, quiet, datastoreFlags(args));
   return result.status === "succeeded" ? 0 : 1;
 }
 

@@ -2,6 +2,8 @@
 import { clientDatastore } from "../../client/client-datastore.js";
 import { getNamespace, inNamespace } from "../../client/namespace.js";
 import { formatDuration } from "../../../runtime/scheduler/progress-reporter.js";
+import { observedStatus } from "../../../runtime/metadata/run-liveness.js";
+import { crashedHint, datastoreFlags } from "../resume-hint.js";
 import { parseInspectArgs } from "./inspect-args.js";
 
 export async function run(argv: string[]): Promise<number> {
@@ -15,12 +17,16 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(`no runs${flowName ? ` of ${flowName}` : ""} in namespace ${JSON.stringify(getNamespace())} at ${args.datastore.root}\n  hint: --all-namespaces shows everyone's runs\n`);
     return 0;
   }
-  const rows = records.map((r) => {
+  const statuses = await Promise.all(records.map((r) => observedStatus(store.metadata, r)));
+  const rows = records.map((r, i) => {
     const duration = r.finishedAt ? formatDuration(Date.parse(r.finishedAt) - Date.parse(r.createdAt)) : "";
-    return [`${r.flow}/${r.runId}`, r.status, r.createdAt.replace("T", " ").slice(0, 19), duration, r.user, [...r.tags].join(",")];
+    return [`${r.flow}/${r.runId}`, statuses[i]!, r.createdAt.replace("T", " ").slice(0, 19), duration, r.user, [...r.tags].join(",")];
   });
   const header = ["RUN", "STATUS", "STARTED", "TOOK", "USER", "TAGS"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   for (const row of [header, ...rows]) process.stdout.write(`${row.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()}\n`);
+  // Newest first: the crashed run a user most likely wants back.
+  const crashed = records[statuses.indexOf("crashed")];
+  if (crashed) process.stdout.write(`\n${crashedHint(crashed, datastoreFlags(args))}\n`);
   return 0;
 }
