@@ -27,7 +27,6 @@ export interface PendingTask {
   attempt: number;
   parents: string[];
   stack: ForeachFrame[];
-  foreach?: { index: number; input: ArtifactRef };
   recordFailure?: SerializedError;
 }
 
@@ -165,7 +164,6 @@ export class TaskScheduler {
       startedAt: new Date().toISOString(),
       parents: task.parents,
       foreachStack: task.stack,
-      inputRef: task.foreach?.input,
       logKey: logKeyFor(currentBase.flowName, currentBase.runId, task.step, task.taskId, task.attempt),
     };
     const request: TaskRequest = {
@@ -177,7 +175,7 @@ export class TaskScheduler {
       parents: task.parents,
       parameterRefs: task.parents.length === 0 ? this.options.parameterRefs : undefined,
       parameterNames: this.options.parameterNames,
-      foreach: task.foreach,
+      foreachStack: task.stack,
       maxNumSplits: this.options.maxNumSplits,
       catchError: catchError && { ...catchError, lastAttempt: task.attempt >= retries },
       recordFailure: task.recordFailure,
@@ -302,9 +300,7 @@ export class TaskScheduler {
         this.enqueue({ step: node.matchingJoin ?? target, taskId: this.newTaskId(), attempt: 0, parents: [], stack });
         return;
       }
-      elements.forEach((input, index) =>
-        this.follow(target, from, [...stack, { split, kind: "foreach", index, count: elements.length }], { index, input }),
-      );
+      elements.forEach((input, index) => this.follow(target, from, [...stack, { split, kind: "foreach", index, count: elements.length, input }]));
     } else if (next.condition) {
       this.follow(result.chosen!, from, stack);
     } else if (next.targets.length > 1) {
@@ -314,9 +310,9 @@ export class TaskScheduler {
     }
   }
 
-  private follow(step: string, parent: string, stack: ForeachFrame[], foreach?: PendingTask["foreach"]): void {
+  private follow(step: string, parent: string, stack: ForeachFrame[]): void {
     if (!this.options.graph.steps.get(step)!.isJoin) {
-      this.enqueue({ step, taskId: this.newTaskId(), attempt: 0, parents: [parent], stack, foreach });
+      this.enqueue({ step, taskId: this.newTaskId(), attempt: 0, parents: [parent], stack });
       return;
     }
     const frame = stack.at(-1)!;

@@ -3,9 +3,9 @@
  * check the transition it asked for against the graph, and save what it produced.
  */
 import { ArtifactError, serializeError, TransitionError } from "../../src/errors.js";
-import { bindTask, INPUT_ARTIFACTS, type FlowSpec, type NextCall, type TaskBinding } from "../../src/flow/flowspec.js";
+import { bindTask, INPUT_ARTIFACTS, type FlowSpec, type ForeachContext, type NextCall, type TaskBinding } from "../../src/flow/flowspec.js";
 import type { ArtifactRef } from "../datastore/content-store.js";
-import type { TaskRecord } from "../metadata/records.js";
+import type { ForeachFrame, TaskRecord } from "../metadata/records.js";
 import type { ExpectedTransition, TaskRequest, TaskSuccess } from "../protocol.js";
 import { ArtifactSlots } from "./artifact-slots.js";
 import { publishTaskLog, type TaskLogContext } from "./log-capture.js";
@@ -20,7 +20,7 @@ export async function executeStep(loaded: LoadedFlow, request: TaskRequest, logs
   await loaded.content.prefetch([
     ...Object.values(request.parameterRefs ?? {}),
     ...parents.flatMap((p) => Object.values(p.artifacts ?? {})),
-    ...(request.foreach ? [request.foreach.input] : []),
+    ...request.foreachStack.flatMap((frame) => (frame.input ? [frame.input] : [])),
   ]);
   const flow = new loaded.flowClass() as FlowSpec & Record<string, unknown>;
   const initial = new Map(Object.entries(flow));
@@ -32,19 +32,9 @@ export async function executeStep(loaded: LoadedFlow, request: TaskRequest, logs
     if (!request.isJoin || parameterNames.has(name)) slots.define(flow, name, ref);
   }
 
-  let elementLoaded = false;
-  let element: unknown;
   const binding: TaskBinding = {
     pathspec,
-    get input() {
-      if (!request.foreach) return undefined;
-      if (!elementLoaded) {
-        element = loaded.content.loadSync(request.foreach.input, `${pathspec} foreach input`);
-        elementLoaded = true;
-      }
-      return element;
-    },
-    index: request.foreach?.index,
+    foreachStack: foreachContexts(loaded, request.foreachStack, pathspec),
     adoptArtifact: (name, source) => slots.define(flow, name, viewArtifacts(source)[name]!),
     artifactKey: (source, name) => viewArtifacts(source)[name]?.hash,
     artifactNames: (source) => Object.keys(viewArtifacts(source)),
@@ -96,6 +86,25 @@ async function loadParents(loaded: LoadedFlow, parents: string[]): Promise<TaskR
       return record;
     }),
   );
+}
+
+/** The task's foreach frames as the flow sees them; each element is loaded on first read. */
+function foreachContexts(loaded: LoadedFlow, stack: ForeachFrame[], pathspec: string): ForeachContext[] {
+  return stack
+    .filter((frame) => frame.kind === "foreach")
+    .map((frame) => {
+      const step = frame.split.slice(0, frame.split.indexOf("/"));
+      let cached: { value: unknown } | undefined;
+      return Object.freeze({
+        step,
+        index: frame.index,
+        numSplits: frame.count,
+        get value() {
+          cached ??= { value: frame.input && loaded.content.loadSync(frame.input, `${pathspec} foreach element of ${step}`) };
+          return cached.value;
+        },
+      });
+    });
 }
 
 function viewArtifacts(view: object): Record<string, ArtifactRef> {

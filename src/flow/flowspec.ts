@@ -21,11 +21,21 @@ export interface NextCall {
   cases?: Record<string, string>;
 }
 
+/** One foreach a task is inside, as `this.foreachStack()` lists it. */
+export interface ForeachContext {
+  /** The step that split. */
+  readonly step: string;
+  readonly index: number;
+  readonly numSplits: number;
+  /** The element this task handles, read from the datastore when first asked for. */
+  readonly value: unknown;
+}
+
 /** What the runtime attaches to the instance it runs a task on. */
 export interface TaskBinding {
   pathspec: string;
-  input?: unknown;
-  index?: number;
+  /** The foreach splits the task is inside, outermost first (static branches not included). */
+  foreachStack: readonly ForeachContext[];
   next?: NextCall;
   /** Takes an input task's artifact as-is (by content hash, no copy). */
   adoptArtifact(name: string, source: object): void;
@@ -58,16 +68,34 @@ export class FlowSpec {
     return binding;
   }
 
-  /** In a foreach split: the element of the iterated artifact this task handles. */
+  /**
+   * In every step from a foreach split to its join: the element this task handles (the
+   * innermost foreach's, in nested ones). Undefined outside a foreach, as in Metaflow.
+   */
   get input(): any {
-    return this.binding().input;
+    return this.binding().foreachStack.at(-1)?.value;
   }
 
-  /** In a foreach split: the position of `input` in the iterated artifact. */
+  /**
+   * In every step from a foreach split to its join: the position of `input` (innermost
+   * foreach). Outside a foreach it throws rather than return undefined (Metaflow's None):
+   * in a body `this.index` is then a plain number, and a step outside reading it is a bug.
+   */
   get index(): number {
-    const index = this.binding().index;
-    if (index === undefined) throw new TypeError("this.index is only set inside a foreach split");
-    return index;
+    const binding = this.binding();
+    const frame = binding.foreachStack.at(-1);
+    if (!frame) {
+      throw new TransitionError("this.index is only set between a foreach split and its join", {
+        where: binding.pathspec,
+        hint: "this step is not inside a foreach; this.foreachStack() is empty here",
+      });
+    }
+    return frame.index;
+  }
+
+  /** The foreach splits this task is inside, outermost first: `{ step, index, numSplits, value }`. */
+  foreachStack(): ForeachContext[] {
+    return [...this.binding().foreachStack];
   }
 
   /**
