@@ -35,6 +35,7 @@ export async function executeStep(loaded: LoadedFlow, request: TaskRequest, logs
   const binding: TaskBinding = {
     pathspec,
     foreachStack: foreachContexts(loaded, request.foreachStack, pathspec),
+    isJoin: request.isJoin,
     adoptArtifact: (name, source) => slots.define(flow, name, viewArtifacts(source)[name]!),
     artifactKey: (source, name) => viewArtifacts(source)[name]?.hash,
     artifactNames: (source) => Object.keys(viewArtifacts(source)),
