@@ -84,8 +84,6 @@ export interface TaskSuccess {
   chosen?: string;
   /** How many log messages the task published (the scheduler waits for all of them). */
   logMessages: number;
-  /** @catchError stored this failure and the task continued. */
-  caught?: SerializedError;
 }
 
 export interface TaskFailure {

@@ -208,7 +208,6 @@ export class TaskScheduler {
         record.artifacts = response.artifacts;
         record.next = response.next;
         record.chosen = response.chosen;
-        if (response.caught) record.exception = response.caught;
         await metadata.commitTask(record, response.foreachElements);
         this.completed++;
         reporter.taskFinished(pathspec, task, node, record.durationMs, response.foreachElements?.length);

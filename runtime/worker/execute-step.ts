@@ -3,6 +3,7 @@
  * check the transition it asked for against the graph, and save what it produced.
  */
 import { ArtifactError, serializeError, TransitionError } from "../../src/errors.js";
+import type { CaughtError } from "../../src/flow/decorators.js";
 import { bindTask, INPUT_ARTIFACTS, type FlowSpec, type ForeachContext, type NextCall, type TaskBinding } from "../../src/flow/flowspec.js";
 import type { ArtifactRef } from "../datastore/content-store.js";
 import type { ForeachFrame, TaskRecord } from "../metadata/records.js";
@@ -64,14 +65,24 @@ export async function executeStep(loaded: LoadedFlow, request: TaskRequest, logs
     // @catchError: the failure becomes an artifact and the run takes the graph's transition.
     const option = request.catchError!;
     if (option.printException) publishTaskLog(logs, "stderr", `@catchError caught: ${caught.stack ?? caught.message}\n`);
-    if (option.var) flow[option.var] = { name: caught.name, message: caught.message, stack: caught.stack ?? null };
+    if (option.var) {
+      const artifact: CaughtError = {
+        name: caught.name,
+        message: caught.message,
+        stack: caught.stack ?? null,
+        source: sourceLine(caught.stack, loaded.flowFile),
+        pathspec,
+        attempt: current.retryCount,
+      };
+      flow[option.var] = artifact;
+    }
     binding.next = caughtTransition(request.expected, pathspec);
   } else {
     checkTransition(binding.next, request.expected, pathspec);
   }
 
   const artifacts = await slots.collect(flow, initial);
-  const result: StepResult = { ok: true, artifacts, next: binding.next ?? null, caught };
+  const result: StepResult = { ok: true, artifacts, next: binding.next ?? null };
   const next = binding.next;
   if (next?.foreach) result.foreachElements = await splitForeach(loaded, flow, next.foreach, request.maxNumSplits, pathspec);
   if (next?.condition) result.chosen = chooseCase(flow, next, pathspec);
@@ -106,6 +117,16 @@ function foreachContexts(loaded: LoadedFlow, stack: ForeachFrame[], pathspec: st
         },
       });
     });
+}
+
+/** `file:line` of the first stack frame in the flow file: the user's line, not flowrun's. */
+function sourceLine(stack: string | undefined, flowFile: string): string | null {
+  for (const frame of stack?.split("\n") ?? []) {
+    const at = frame.indexOf(`${flowFile}:`);
+    const line = at === -1 ? undefined : /^(\d+)/.exec(frame.slice(at + flowFile.length + 1))?.[1];
+    if (line) return `${flowFile}:${line}`;
+  }
+  return null;
 }
 
 function viewArtifacts(view: object): Record<string, ArtifactRef> {
