@@ -2,8 +2,8 @@
  * Walks the flow's graph: starts `start`, and as each task commits, queues what follows it
  * (one task, one per branch, one per foreach element) or, for a join, counts arrivals until
  * every task of the split it closes is in. At most `maxWorkers` tasks run at once. Per
- * task it holds only what it needs to schedule (pathspecs, the foreach frame stack, an
- * element ref), so a foreach of 10,000 splits stays small.
+ * task it holds only what it needs to schedule (pathspecs, the foreach frame stack with
+ * each frame's element ref), so a foreach of 10,000 splits stays small.
  *
  * Failure: a task is retried as its @retry says; once a task has failed for good nothing
  * new starts, the tasks already running finish and commit (so `resume` can reuse them),
