@@ -8,6 +8,7 @@ import type { CurrentState } from "../src/flow/current.js";
 import type { NextCall } from "../src/flow/flowspec.js";
 import type { ArtifactRef } from "./datastore/content-store.js";
 import type { DatastoreConfig } from "./datastore/storage-backend.js";
+import type { ForeachFrame } from "./metadata/records.js";
 import type { TransitionKind } from "../src/graph/types.js";
 import type { FlowOptions, StepDecorators } from "../src/flow/registry.js";
 
@@ -65,7 +66,8 @@ export interface TaskRequest {
   parameterRefs: Record<string, ArtifactRef>;
   /** Names (fields) of the run's parameters: passed to every task, and the only inputs of a join. */
   parameterNames: string[];
-  foreach?: { index: number; input: ArtifactRef };
+  /** The splits this task is inside, outermost first: its foreach context. */
+  foreachStack: ForeachFrame[];
   maxNumSplits: number;
   /** Set on the attempt that @catchError may absorb. */
   catchError?: { var?: string; printException: boolean; lastAttempt: boolean };
@@ -86,8 +88,6 @@ export interface TaskSuccess {
   chosen?: string;
   /** How many log messages the task published (the scheduler waits for all of them). */
   logMessages: number;
-  /** @catchError stored this failure and the task continued. */
-  caught?: SerializedError;
 }
 
 export interface TaskFailure {

@@ -81,7 +81,7 @@ export class ParameterError extends UsageError {
   override readonly code = "FLOWRUN_ERR_PARAMETER";
 }
 
-/** A step assigned an artifact that is not plain data, or artifacts conflict in a join. */
+/** A step assigned an artifact that is not plain data; artifacts conflict in a join, or `mergeArtifacts` is misused. */
 export class ArtifactError extends FlowrunError {
   override readonly code = "FLOWRUN_ERR_ARTIFACT";
 }

@@ -17,7 +17,9 @@
 import "./flow/registry.js";
 
 export { FlowSpec, type Inputs } from "./flow/flowspec.js";
-export { step, retry, catchError, timeout, resources, environment, isolate, dependencies, project } from "./flow/decorators.js";
+export {
+  step, retry, catchError, timeout, resources, environment, isolate, dependencies, project, type CaughtError,
+} from "./flow/decorators.js";
 export { Parameter, IncludeFile, JSONType } from "./flow/parameters.js";
 export { current } from "./flow/current.js";
 export { Flow, Run, Step, Task } from "./client/objects.js";

@@ -129,8 +129,8 @@ describe("Step and Task", () => {
     assert.equal(await splits[1]!.stderr(), "");
   });
 
-  test("exception is null for a successful task and the error for a failed one", async () => {
-    assert.equal(splits[0]!.exception, null);
+  test("exception is undefined for a successful task and the error for a failed one", async () => {
+    assert.equal(splits[0]!.exception, undefined);
     const gather = await (await failed.step("gather")).task();
     assert.equal(gather.successful, false);
     assert.equal(gather.exception?.name, "Error");

@@ -63,6 +63,8 @@ export interface ForeachFrame {
   kind: "foreach" | "split";
   index: number;
   count: number;
+  /** foreach: the element this split handles (`this.input`), loaded only when read. */
+  input?: ArtifactRef;
 }
 
 export interface TaskRecord {
@@ -78,8 +80,6 @@ export interface TaskRecord {
   /** Pathspecs of the tasks this one ran after (several for a join). */
   parents: string[];
   foreachStack: ForeachFrame[];
-  /** foreach split: the element handed to `this.input`. */
-  inputRef?: ArtifactRef;
   artifacts?: Record<string, ArtifactRef>;
   next?: NextCall | null;
   /** switch: the step chosen. */

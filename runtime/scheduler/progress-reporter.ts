@@ -40,7 +40,8 @@ export class ConsoleReporter implements ProgressReporter {
   }
 
   private perSplitLines(task: PendingTask): boolean {
-    return !task.foreach || task.stack.at(-1)!.count <= PER_SPLIT_LINES_UP_TO;
+    const frame = task.stack.at(-1);
+    return frame?.kind !== "foreach" || frame.count <= PER_SPLIT_LINES_UP_TO;
   }
 
   taskStarted(pathspec: string, task: PendingTask, _node: StepNode): void {

@@ -2,8 +2,8 @@
  * Walks the flow's graph: starts `start`, and as each task commits, queues what follows it
  * (one task, one per branch, one per foreach element) or, for a join, counts arrivals until
  * every task of the split it closes is in. At most `maxWorkers` tasks run at once. Per
- * task it holds only what it needs to schedule (pathspecs, the foreach frame stack, an
- * element ref), so a foreach of 10,000 splits stays small.
+ * task it holds only what it needs to schedule (pathspecs, the foreach frame stack with
+ * each frame's element ref), so a foreach of 10,000 splits stays small.
  *
  * Failure: a task is retried as its @retry says; once a task has failed for good nothing
  * new starts, the tasks already running finish and commit (so `resume` can reuse them),
@@ -27,7 +27,6 @@ export interface PendingTask {
   attempt: number;
   parents: string[];
   stack: ForeachFrame[];
-  foreach?: { index: number; input: ArtifactRef };
   recordFailure?: SerializedError;
 }
 
@@ -165,7 +164,6 @@ export class TaskScheduler {
       startedAt: new Date().toISOString(),
       parents: task.parents,
       foreachStack: task.stack,
-      inputRef: task.foreach?.input,
       logKey: logKeyFor(currentBase.flowName, currentBase.runId, task.step, task.taskId, task.attempt),
     };
     const request: TaskRequest = {
@@ -177,7 +175,7 @@ export class TaskScheduler {
       parents: task.parents,
       parameterRefs: this.options.parameterRefs,
       parameterNames: this.options.parameterNames,
-      foreach: task.foreach,
+      foreachStack: task.stack,
       maxNumSplits: this.options.maxNumSplits,
       catchError: catchError && { ...catchError, lastAttempt: task.attempt >= retries },
       recordFailure: task.recordFailure,
@@ -210,7 +208,6 @@ export class TaskScheduler {
         record.artifacts = response.artifacts;
         record.next = response.next;
         record.chosen = response.chosen;
-        if (response.caught) record.exception = response.caught;
         await metadata.commitTask(record, response.foreachElements);
         this.completed++;
         reporter.taskFinished(pathspec, task, node, record.durationMs, response.foreachElements?.length);
@@ -302,9 +299,7 @@ export class TaskScheduler {
         this.enqueue({ step: node.matchingJoin ?? target, taskId: this.newTaskId(), attempt: 0, parents: [], stack });
         return;
       }
-      elements.forEach((input, index) =>
-        this.follow(target, from, [...stack, { split, kind: "foreach", index, count: elements.length }], { index, input }),
-      );
+      elements.forEach((input, index) => this.follow(target, from, [...stack, { split, kind: "foreach", index, count: elements.length, input }]));
     } else if (next.condition) {
       this.follow(result.chosen!, from, stack);
     } else if (next.targets.length > 1) {
@@ -314,9 +309,9 @@ export class TaskScheduler {
     }
   }
 
-  private follow(step: string, parent: string, stack: ForeachFrame[], foreach?: PendingTask["foreach"]): void {
+  private follow(step: string, parent: string, stack: ForeachFrame[]): void {
     if (!this.options.graph.steps.get(step)!.isJoin) {
-      this.enqueue({ step, taskId: this.newTaskId(), attempt: 0, parents: [parent], stack, foreach });
+      this.enqueue({ step, taskId: this.newTaskId(), attempt: 0, parents: [parent], stack });
       return;
     }
     const frame = stack.at(-1)!;

@@ -3,10 +3,11 @@
  * check the transition it asked for against the graph, and save what it produced.
  */
 import { ArtifactError, ParameterError, serializeError, TransitionError } from "../../src/errors.js";
+import type { CaughtError } from "../../src/flow/decorators.js";
 import { isParameterDescriptor } from "../../src/flow/parameters.js";
-import { bindTask, INPUT_ARTIFACTS, type FlowSpec, type NextCall, type TaskBinding } from "../../src/flow/flowspec.js";
+import { bindTask, INPUT_ARTIFACTS, type FlowSpec, type ForeachContext, type NextCall, type TaskBinding } from "../../src/flow/flowspec.js";
 import type { ArtifactRef } from "../datastore/content-store.js";
-import type { TaskRecord } from "../metadata/records.js";
+import type { ForeachFrame, TaskRecord } from "../metadata/records.js";
 import type { ExpectedTransition, TaskRequest, TaskSuccess } from "../protocol.js";
 import { ArtifactSlots } from "./artifact-slots.js";
 import { publishTaskLog, type TaskLogContext } from "./log-capture.js";
@@ -22,7 +23,7 @@ export async function executeStep(loaded: LoadedFlow, request: TaskRequest, logs
   await loaded.content.prefetch([
     ...(isStart ? Object.values(request.parameterRefs) : []),
     ...parents.flatMap((p) => Object.values(p.artifacts ?? {})),
-    ...(request.foreach ? [request.foreach.input] : []),
+    ...request.foreachStack.flatMap((frame) => (frame.input ? [frame.input] : [])),
   ]);
   const flow = new loaded.flowClass() as FlowSpec & Record<string, unknown>;
   const initial = new Map(Object.entries(flow));
@@ -38,19 +39,10 @@ export async function executeStep(loaded: LoadedFlow, request: TaskRequest, logs
   }
   refuseUnresolvedParameters(initial, slots, pathspec);
 
-  let elementLoaded = false;
-  let element: unknown;
   const binding: TaskBinding = {
     pathspec,
-    get input() {
-      if (!request.foreach) return undefined;
-      if (!elementLoaded) {
-        element = loaded.content.loadSync(request.foreach.input, `${pathspec} foreach input`);
-        elementLoaded = true;
-      }
-      return element;
-    },
-    index: request.foreach?.index,
+    foreachStack: foreachContexts(loaded, request.foreachStack, pathspec),
+    isJoin: request.isJoin,
     adoptArtifact: (name, source) => slots.define(flow, name, viewArtifacts(source)[name]!),
     artifactKey: (source, name) => viewArtifacts(source)[name]?.hash,
     artifactNames: (source) => Object.keys(viewArtifacts(source)),
@@ -79,14 +71,24 @@ export async function executeStep(loaded: LoadedFlow, request: TaskRequest, logs
     // @catchError: the failure becomes an artifact and the run takes the graph's transition.
     const option = request.catchError!;
     if (option.printException) publishTaskLog(logs, "stderr", `@catchError caught: ${caught.stack ?? caught.message}\n`);
-    if (option.var) flow[option.var] = { name: caught.name, message: caught.message, stack: caught.stack ?? null };
+    if (option.var) {
+      const artifact: CaughtError = {
+        name: caught.name,
+        message: caught.message,
+        stack: caught.stack ?? null,
+        source: sourceLine(caught.stack, loaded.flowFile),
+        pathspec,
+        attempt: current.retryCount,
+      };
+      flow[option.var] = artifact;
+    }
     binding.next = caughtTransition(request.expected, pathspec);
   } else {
     checkTransition(binding.next, request.expected, pathspec);
   }
 
   const artifacts = await slots.collect(flow, initial);
-  const result: StepResult = { ok: true, artifacts, next: binding.next ?? null, caught };
+  const result: StepResult = { ok: true, artifacts, next: binding.next ?? null };
   const next = binding.next;
   if (next?.foreach) result.foreachElements = await splitForeach(loaded, flow, next.foreach, request.maxNumSplits, pathspec);
   if (next?.condition) result.chosen = chooseCase(flow, next, pathspec);
@@ -117,6 +119,35 @@ async function loadParents(loaded: LoadedFlow, parents: string[]): Promise<TaskR
       return record;
     }),
   );
+}
+
+/** The task's foreach frames as the flow sees them; each element is loaded on first read. */
+function foreachContexts(loaded: LoadedFlow, stack: ForeachFrame[], pathspec: string): ForeachContext[] {
+  return stack
+    .filter((frame) => frame.kind === "foreach")
+    .map((frame) => {
+      const step = frame.split.slice(0, frame.split.indexOf("/"));
+      let cached: { value: unknown } | undefined;
+      return Object.freeze({
+        step,
+        index: frame.index,
+        numSplits: frame.count,
+        get value() {
+          cached ??= { value: frame.input && loaded.content.loadSync(frame.input, `${pathspec} foreach element of ${step}`) };
+          return cached.value;
+        },
+      });
+    });
+}
+
+/** `file:line` of the first stack frame in the flow file: the user's line, not flowrun's. */
+function sourceLine(stack: string | undefined, flowFile: string): string | null {
+  for (const frame of stack?.split("\n") ?? []) {
+    const at = frame.indexOf(`${flowFile}:`);
+    const line = at === -1 ? undefined : /^(\d+)/.exec(frame.slice(at + flowFile.length + 1))?.[1];
+    if (line) return `${flowFile}:${line}`;
+  }
+  return null;
 }
 
 function viewArtifacts(view: object): Record<string, ArtifactRef> {

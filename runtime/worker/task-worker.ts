@@ -24,6 +24,8 @@ const collectGarbage = runInNewContext("gc") as () => void;
 
 export interface LoadedFlow {
   flowClass: typeof FlowSpec;
+  /** Absolute path of the flow file (to find the user's line in a stack). */
+  flowFile: string;
   content: ContentStore;
   metadata: MetadataStore;
 }
@@ -35,7 +37,7 @@ export async function createTaskHandler(setup: WorkerSetup): Promise<(request: W
   try {
     const backend = await openBackend(setup.datastore);
     const flowClass = findFlowClass(await importFlow(setup.flowFile), setup.flowFile);
-    loaded = { flowClass, content: new ContentStore(backend), metadata: new MetadataStore(backend) };
+    loaded = { flowClass, flowFile: setup.flowFile, content: new ContentStore(backend), metadata: new MetadataStore(backend) };
   } catch (error) {
     loadError = serializeError(error);
   }

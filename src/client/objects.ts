@@ -171,7 +171,8 @@ export class Task {
   get index(): number | null { return this.record.foreachStack.filter((f) => f.kind === "foreach").at(-1)?.index ?? null; }
   get attempt(): number { return this.record.attempt; }
   get finished(): boolean { return this.record.status !== "running"; }
-  get exception(): { name: string; message: string; stack?: string } | null { return this.record.exception ?? null; }
+  /** Why the task failed; undefined for a successful one, including one whose failure @catchError handled. */
+  get exception(): { name: string; message: string; stack?: string } | undefined { return this.record.exception; }
   get clonedFrom(): string | null { return this.record.clonedFrom ?? null; }
   get startedAt(): Date { return new Date(this.record.startedAt); }
   get durationMs(): number | null { return this.record.durationMs ?? null; }

@@ -36,7 +36,26 @@ export function retry(options: { times?: number; delaySeconds?: number } = {}): 
   return stepOption("retry", { times: options.times ?? 3, delaySeconds: options.delaySeconds ?? 0 });
 }
 
-/** Stores the step's failure in the artifact `var` (if given) and lets the run continue. */
+/**
+ * What `@catchError({ var })` stores in `var` when the step's last attempt failed (Metaflow's
+ * exception wrapper: type, message, stack trace), plus where it happened.
+ */
+export interface CaughtError {
+  /** The error's type: `error.name`, e.g. "TypeError". */
+  name: string;
+  message: string;
+  stack: string | null;
+  /** `file:line` in the flow file where the step failed, when its stack shows it. */
+  source: string | null;
+  /** The task that failed, and on which attempt (`current.retryCount`). */
+  pathspec: string;
+  attempt: number;
+}
+
+/**
+ * On the step's last attempt, a failure is stored in the artifact `var` (if given, as a
+ * `CaughtError`) and the task succeeds: the run goes on and `task.exception` stays undefined.
+ */
 export function catchError(options: { var?: string; printException?: boolean } = {}): MethodDecorator {
   return stepOption("catchError", { var: options.var, printException: options.printException ?? true });
 }

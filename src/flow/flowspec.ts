@@ -21,11 +21,23 @@ export interface NextCall {
   cases?: Record<string, string>;
 }
 
+/** One foreach a task is inside, as `this.foreachStack()` lists it. */
+export interface ForeachContext {
+  /** The step that split. */
+  readonly step: string;
+  readonly index: number;
+  readonly numSplits: number;
+  /** The element this task handles, read from the datastore when first asked for. */
+  readonly value: unknown;
+}
+
 /** What the runtime attaches to the instance it runs a task on. */
 export interface TaskBinding {
   pathspec: string;
-  input?: unknown;
-  index?: number;
+  /** The foreach splits the task is inside, outermost first (static branches not included). */
+  foreachStack: readonly ForeachContext[];
+  /** A join step: the only kind where `mergeArtifacts` has inputs to merge. */
+  isJoin: boolean;
   next?: NextCall;
   /** Takes an input task's artifact as-is (by content hash, no copy). */
   adoptArtifact(name: string, source: object): void;
@@ -58,16 +70,34 @@ export class FlowSpec {
     return binding;
   }
 
-  /** In a foreach split: the element of the iterated artifact this task handles. */
+  /**
+   * In every step from a foreach split to its join: the element this task handles (the
+   * innermost foreach's, in nested ones). Undefined outside a foreach, as in Metaflow.
+   */
   get input(): any {
-    return this.binding().input;
+    return this.binding().foreachStack.at(-1)?.value;
   }
 
-  /** In a foreach split: the position of `input` in the iterated artifact. */
+  /**
+   * In every step from a foreach split to its join: the position of `input` (innermost
+   * foreach). Outside a foreach it throws rather than return undefined (Metaflow's None):
+   * in a body `this.index` is then a plain number, and a step outside reading it is a bug.
+   */
   get index(): number {
-    const index = this.binding().index;
-    if (index === undefined) throw new TypeError("this.index is only set inside a foreach split");
-    return index;
+    const binding = this.binding();
+    const frame = binding.foreachStack.at(-1);
+    if (!frame) {
+      throw new TransitionError("this.index is only set between a foreach split and its join", {
+        where: binding.pathspec,
+        hint: "this step is not inside a foreach; this.foreachStack() is empty here",
+      });
+    }
+    return frame.index;
+  }
+
+  /** The foreach splits this task is inside, outermost first: `{ step, index, numSplits, value }`. */
+  foreachStack(): ForeachContext[] {
+    return [...this.binding().foreachStack];
   }
 
   /**
@@ -102,41 +132,46 @@ export class FlowSpec {
 
   /**
    * In a join: copies onto this task every artifact whose value is equal across the inputs
-   * (or present in only some of them). Artifacts with different values are an error naming
-   * them, unless excluded or already assigned by the join. `include` limits the merge to
-   * those names (each must exist in some input).
+   * (or present in only some of them), except the ones the join already set and the run's
+   * parameters. `include` limits the merge to those names (each must exist in some input);
+   * `exclude` skips names. All or nothing: when it throws (values that differ, a missing
+   * `include` name) nothing was copied, so the step can set the conflicting ones and retry.
    */
   mergeArtifacts(inputs: ReadonlyArray<object>, options: { include?: string[]; exclude?: string[] } = {}): void {
     const binding = this.binding();
+    const error = (message: string, hint: string) => new ArtifactError(message, { where: binding.pathspec, hint });
+    if (!binding.isJoin) {
+      throw error("mergeArtifacts is only for join steps: this step has no inputs to merge", "call it in a join step (one whose first parameter is `inputs`)");
+    }
+    if (options.include && options.exclude) {
+      throw error("mergeArtifacts takes include or exclude, not both", "include lists the only names to merge; exclude lists names to leave out");
+    }
+    const include = options.include && new Set(options.include);
     const exclude = new Set(options.exclude ?? []);
-    const names = new Set<string>();
-    for (const input of inputs) for (const name of binding.artifactNames(input)) names.add(name);
-    if (options.include) {
-      const missing = options.include.filter((n) => !names.has(n));
-      if (missing.length > 0) {
-        throw new ArtifactError(`mergeArtifacts: include names artifacts no input has: ${missing.join(", ")}`, {
-          where: binding.pathspec,
-        });
+    const setHere = (name: string) => binding.parameterNames.has(name) || Object.prototype.hasOwnProperty.call(this, name);
+    const chosen = new Map<string, { source: object; key: string | undefined }>();
+    const conflicts = new Set<string>();
+    for (const input of inputs) {
+      for (const name of binding.artifactNames(input)) {
+        if ((include ? !include.has(name) : exclude.has(name)) || setHere(name)) continue;
+        const key = binding.artifactKey(input, name);
+        const first = chosen.get(name);
+        if (!first) chosen.set(name, { source: input, key });
+        else if (first.key !== key) conflicts.add(name);
       }
     }
-    const wanted = options.include ? new Set(options.include) : names;
-    const conflicts: string[] = [];
-    for (const name of wanted) {
-      if (exclude.has(name) || binding.parameterNames.has(name) || Object.prototype.hasOwnProperty.call(this, name)) continue;
-      const holders = inputs.filter((input) => binding.artifactKey(input, name) !== undefined);
-      const keys = new Set(holders.map((input) => binding.artifactKey(input, name)));
-      if (keys.size > 1) conflicts.push(name);
-      else if (holders.length > 0) binding.adoptArtifact(name, holders[0]!);
-    }
-    if (conflicts.length > 0) {
-      throw new ArtifactError(
-        `mergeArtifacts: ${conflicts.map((n) => `'${n}'`).join(", ")} differ${conflicts.length === 1 ? "s" : ""} across the join's inputs`,
-        {
-          where: binding.pathspec,
-          hint: `assign ${conflicts.length === 1 ? "it" : "them"} in the join step before merging, or pass { exclude: [${conflicts.map((n) => `"${n}"`).join(", ")}] }`,
-        },
+    if (conflicts.size > 0) {
+      const names = [...conflicts];
+      throw error(
+        `mergeArtifacts: ${names.map((n) => `'${n}'`).join(", ")} differ${names.length === 1 ? "s" : ""} across the join's inputs`,
+        `assign ${names.length === 1 ? "it" : "them"} in the join step before merging, or pass { exclude: [${names.map((n) => `"${n}"`).join(", ")}] }`,
       );
     }
+    const missing = (options.include ?? []).filter((name) => !chosen.has(name) && !setHere(name));
+    if (missing.length > 0) {
+      throw error(`mergeArtifacts: include names artifacts no input has: ${missing.map((n) => `'${n}'`).join(", ")}`, "include only names that some input task set");
+    }
+    for (const [name, { source }] of chosen) binding.adoptArtifact(name, source);
   }
 }
 
