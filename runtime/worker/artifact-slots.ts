@@ -48,8 +48,7 @@ export class ArtifactSlots {
 
   /** The refs of every artifact the task ends with, saving new and changed values. */
   async collect(flow: object, initial: ReadonlyMap<string, unknown>): Promise<Record<string, ArtifactRef>> {
-    // No prototype: an artifact named `__proto__` is a key like any other.
-    const out: Record<string, ArtifactRef> = Object.create(null);
+    const out: Record<string, ArtifactRef> = {};
     const saves: Array<Promise<void>> = [];
     for (const name of Object.keys(flow)) {
       if (name.startsWith("_")) continue;
