@@ -1,5 +1,5 @@
 /** `flowrun run <flow.ts> [options] [--<param> value]...` */
-import { writeFileSync } from "node:fs";
+import { closeSync, openSync, writeFileSync } from "node:fs";
 import { relative } from "node:path";
 import { runFlow, type RunFlowResult } from "../../../runtime/run-flow.js";
 import { ConsoleReporter, formatDuration } from "../../../runtime/scheduler/progress-reporter.js";
@@ -11,8 +11,9 @@ import type { RunRecord } from "../../../runtime/metadata/records.js";
 import { parseWithDecorators } from "../with-decorators.js";
 import { printFailure } from "../report-failure.js";
 import { cliName } from "../cli-name.js";
+import { RUN_OPTION_NAMES } from "../../flow/parameters.js";
 
-export const RUN_OPTIONS: Record<string, OptionSpec> = {
+export const RUN_OPTIONS: Record<(typeof RUN_OPTION_NAMES)[number], OptionSpec> = {
   production: {},
   branch: { value: true },
   tag: { value: true, repeat: true },
@@ -80,6 +81,8 @@ export async function execute(
   };
   process.on("SIGINT", onSignal).on("SIGTERM", onSignal);
   const runIdFile = stringOption(args, "run-id-file");
+  // Checked now: once the run is recorded, a file that cannot be written would leave it `running`.
+  if (runIdFile) checkWritableFile(runIdFile, "--run-id-file");
   const result = await runFlow({
     flowFile,
     rawParameters: what.rawParameters,
@@ -108,6 +111,17 @@ export async function execute(
   ].filter(Boolean).join(" ");
   printSummary(result, flowFile, quiet, where);
   return result.status === "succeeded" ? 0 : 1;
+}
+
+/** Opens `file` for writing (creating it, keeping what it holds) to find out now whether that works. */
+function checkWritableFile(file: string, option: string): void {
+  try {
+    closeSync(openSync(file, "a"));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === "EISDIR" ? "is a directory" : code === "ENOENT" ? "is in a directory that does not exist" : code === "EACCES" || code === "EPERM" ? "is not writable" : `cannot be written (${(error as Error).message})`;
+    throw new UsageError(`${option} ${file} ${why}`, { hint: `${option} takes the path of a file to write the run ID to` });
+  }
 }
 
 export function printSummary(result: RunFlowResult, flowFile: string, quiet: boolean, datastoreFlags = ""): void {
