@@ -1,6 +1,6 @@
 /** `flowrun run <flow.ts> [options] [--<param> value]...` */
-import { closeSync, openSync, writeFileSync } from "node:fs";
-import { relative } from "node:path";
+import { accessSync, constants, statSync, writeFileSync } from "node:fs";
+import { dirname, relative, resolve } from "node:path";
 import { runFlow, type RunFlowResult } from "../../../runtime/run-flow.js";
 import { ConsoleReporter, formatDuration } from "../../../runtime/scheduler/progress-reporter.js";
 import { datastoreConfig } from "../../datastore-config.js";
@@ -113,14 +113,23 @@ export async function execute(
   return result.status === "succeeded" ? 0 : 1;
 }
 
-/** Opens `file` for writing (creating it, keeping what it holds) to find out now whether that works. */
+/** Refuses a `file` that could not be written, found out without creating it (a run that never starts leaves no file). */
 function checkWritableFile(file: string, option: string): void {
+  const stat = statSync(file, { throwIfNoEntry: false });
+  const directory = dirname(resolve(file));
+  let why: string | undefined;
+  if (stat?.isDirectory()) why = "is a directory";
+  else if (!stat && !statSync(directory, { throwIfNoEntry: false })?.isDirectory()) why = `cannot be created: ${directory} is not a directory`;
+  else if (!canWrite(stat ? file : directory)) why = stat ? "is not writable" : `cannot be created: ${directory} is not writable`;
+  if (why) throw new UsageError(`${option} ${file} ${why}`, { hint: `${option} takes the path of a file to write the run ID to` });
+}
+
+function canWrite(path: string): boolean {
   try {
-    closeSync(openSync(file, "a"));
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === "EISDIR" ? "is a directory" : code === "ENOENT" ? "is in a directory that does not exist" : code === "EACCES" || code === "EPERM" ? "is not writable" : `cannot be written (${(error as Error).message})`;
-    throw new UsageError(`${option} ${file} ${why}`, { hint: `${option} takes the path of a file to write the run ID to` });
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
   }
 }
 
