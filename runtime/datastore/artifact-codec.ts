@@ -54,7 +54,7 @@ addExtension({
 /**
  * Containers may nest this deep. msgpackr encodes and decodes recursively: a worker (4 MB
  * stack) writes any kind of value this deep with room to spare, and the client's main
- * thread (under 1 MB) reads nested Maps, the costliest kind, back to about 1,200 levels.
+ * thread (under 1 MB) reads nested Maps, the costliest kind, past 1,000 levels (not 1,500).
  */
 export const MAX_DEPTH = 1000;
 
