@@ -8,6 +8,11 @@ export function datastoreConfig(flags: { datastore?: string; root?: string } = {
   if (kind !== "local" && kind !== "s3") {
     throw new UsageError(`unknown datastore "${kind}"`, { hint: "use --datastore local or --datastore s3 (or FLOWRUN_DATASTORE)" });
   }
+  // Set but empty is a mistake (a script's unset variable), not "the current directory".
+  if (flags.root === "") throw new UsageError("--datastore-root is empty", { hint: "pass a directory or s3://bucket/prefix, or leave the option out" });
+  if (flags.root === undefined && process.env.FLOWRUN_DATASTORE_ROOT === "") {
+    throw new UsageError("FLOWRUN_DATASTORE_ROOT is set but empty", { hint: "set it to a directory or s3://bucket/prefix, or unset it to use .flowrun/" });
+  }
   const root = flags.root ?? process.env.FLOWRUN_DATASTORE_ROOT;
   if (kind === "s3") {
     if (!root?.startsWith("s3://")) {

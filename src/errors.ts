@@ -9,6 +9,8 @@
  * another copy of this module (a step's own dependency environment) still matches.
  */
 
+import { inspect } from "node:util";
+
 const BRAND = Symbol.for("flowrun.error");
 
 export interface FlowrunErrorOptions {
@@ -151,9 +153,6 @@ export function rehydrateError(data: SerializedError): Error {
 
 function describeThrown(value: unknown): string {
   if (typeof value === "string") return value;
-  try {
-    return `non-Error value thrown: ${JSON.stringify(value)}`;
-  } catch {
-    return `non-Error value thrown: ${String(value)}`;
-  }
+  // inspect, not JSON: it shows symbols, undefined, functions and cycles, on one line, and does not throw.
+  return `non-Error value thrown: ${inspect(value, { depth: 2, breakLength: Infinity })}`;
 }

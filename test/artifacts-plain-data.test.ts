@@ -7,6 +7,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { Run, Task } from "../src/index.js";
 import { largeArray, plainValues } from "./fixtures/flows/plain-values.js";
+import { MAX_DEPTH } from "./fixtures/flows/exact-values.js";
 import { describeResult, fixtureFlow, readRun, runFlowCli, tempDatastore } from "./support/flowrun-cli.js";
 
 const store = tempDatastore();
@@ -82,6 +83,9 @@ describe("values that are not plain data fail the step, naming the path", () => 
     symbol: /^this\.marker\.kind is a symbol; artifacts must be plain data$/,
     promise: /^this\.pending is a Promise .*; artifacts must be plain data$/,
     cycle: /^this\.graph\.children\[("0"|0)\]\.parent refers back to .*\(a cycle\); artifacts must be plain data$/,
+    "throwing getter": /^this\.secret threw when read to store it \(Error: no secret here\)$/,
+    "throwing nested getter": /^this\.settings\.token threw when read to store it \(TypeError: token expired\)$/,
+    "too deep": new RegExp(`^this\\.tree\\[0\\]\\.next\\.next.*…\\S* is nested ${MAX_DEPTH + 1} levels deep, more than the ${MAX_DEPTH} an artifact may have; artifacts must be plain data$`),
   };
   let run: Run;
   let stderr: string;

@@ -41,6 +41,7 @@ const MESSAGES: Record<string, RegExp[]> = {
   "switch-case-not-step.ts": [/switch case `large` of step `start` goes to `slowPath`, which is not a step/],
   "bad-next.ts": [/step `start`: a foreach goes to exactly one step, not 2/],
   "duplicate-parameter.ts": [/parameter `alpha` is defined twice \(fields `alpha` and `beta`\)/],
+  "parameter-name.ts": [/parameter `max-workers` has the name of a run option \(--max-workers\)/, /parameter name `__proto__` must start with a letter/],
 };
 
 for (const name of fixtures) {

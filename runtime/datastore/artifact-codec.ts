@@ -1,9 +1,10 @@
 /**
  * Artifact values <-> bytes. Artifacts must be plain data (SPEC section 3); `checkPlainData`
  * walks the value once, rejects what msgpack would silently change (functions, class
- * instances, symbols, promises, cycles) with the path of the offending value, and tells
- * the encoder whether the value holds anything msgpackr needs help with (Map, or an own
- * `__proto__` key, which msgpackr renames), so the common case is encoded without a copy.
+ * instances, symbols, promises, cycles, nesting deeper than MAX_DEPTH) with the path of the
+ * offending value, and tells the encoder whether the value holds anything msgpackr needs
+ * help with (Map, -0, an own `__proto__` key, which msgpackr renames, or a string with a
+ * lone surrogate, which UTF-8 cannot hold), so the common case is encoded without a copy.
  *
  * A top-level typed array or Buffer is stored as its raw bytes (`encoding: "raw:<Type>"`):
  * no encoding pass at all, which is what makes a 100 MB Float64Array cheap to store.
@@ -11,17 +12,30 @@
 import { addExtension, Packr } from "msgpackr";
 import { ArtifactError } from "../../src/errors.js";
 
-/** Map and objects with an own `__proto__` key travel as entry lists under these extensions. */
+/**
+ * Map, and objects with an own `__proto__` key or a key with a lone surrogate, travel as
+ * entry lists under these extensions.
+ */
 class MapEntries {
   constructor(readonly entries: Array<[unknown, unknown]>) {}
 }
 class KeyedEntries {
-  constructor(readonly entries: Array<[string, unknown]>) {}
+  constructor(readonly entries: Array<[unknown, unknown]>) {}
+}
+/** Not well-formed UTF-16 (a lone surrogate): stored as its UTF-16 code units, since UTF-8 would replace it. */
+class CodeUnits {
+  constructor(readonly text: string) {}
 }
 /** msgpack has no -0: msgpackr writes it as the integer 0. */
 class NegativeZero {}
 const NEGATIVE_ZERO = new NegativeZero();
 addExtension({ Class: NegativeZero, type: 0x5a, write: () => 0, read: () => -0 });
+addExtension({
+  Class: CodeUnits,
+  type: 0x55,
+  write: (s: CodeUnits) => Buffer.from(s.text, "utf16le"),
+  read: (units: Uint8Array) => Buffer.from(units.buffer, units.byteOffset, units.byteLength).toString("utf16le"),
+});
 addExtension({ Class: MapEntries, type: 0x4d, write: (m: MapEntries) => m.entries, read: (e: Array<[unknown, unknown]>) => new Map(e) });
 addExtension({
   Class: KeyedEntries,
@@ -36,6 +50,13 @@ addExtension({
     return object;
   },
 });
+
+/**
+ * Containers may nest this deep. msgpackr encodes and decodes recursively: a worker (4 MB
+ * stack) writes any kind of value this deep with room to spare, and the client's main
+ * thread (under 1 MB) reads nested Maps, the costliest kind, past 1,000 levels (not 1,500).
+ */
+export const MAX_DEPTH = 1000;
 
 const packr = new Packr({ moreTypes: true, useRecords: false, int64AsType: "bigint" });
 
@@ -56,6 +77,8 @@ interface Walk {
 }
 
 function describePath(path: string[]): string {
+  // A path as deep as MAX_DEPTH would not fit on a line: its start and end say where it is.
+  if (path.length > 16) return `${describePath(path.slice(0, 8))}…${describePath(path.slice(-4)).slice("this".length)}`;
   return path.reduce((acc, part) => {
     if (/^[A-Za-z_$][\w$]*$/.test(part)) return `${acc}.${part}`;
     return /^\d+$/.test(part) ? `${acc}[${part}]` : `${acc}[${JSON.stringify(part)}]`;
@@ -65,6 +88,14 @@ function describePath(path: string[]): string {
 function reject(path: string[], what: string): never {
   throw new ArtifactError(`${describePath(path)} ${what}; artifacts must be plain data`, {
     hint: "store plain values (numbers, strings, arrays, plain objects, Map, Set, typed arrays); keep other objects in fields starting with '_'",
+  });
+}
+
+/** A getter that throws while the value is stored: the artifact cannot be stored as it is. */
+export function unreadable(path: string[], error: unknown): ArtifactError {
+  const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return new ArtifactError(`${describePath(path)} threw when read to store it (${reason})`, {
+    hint: "a getter's value is stored when the step ends: make it return plain data, or name the field with a leading '_'",
   });
 }
 
@@ -84,12 +115,16 @@ export function checkPlainData(value: unknown, name: string): Walk {
       case "number":
         if (Object.is(v, -0)) walk.needsTransform = true;
         return;
+      case "string":
+        if (!v.isWellFormed()) walk.needsTransform = true;
+        return;
       case "object": break;
       default: return;
     }
     if (v === null) return;
     if (ancestors.has(v)) return reject(path, "refers back to one of its own containers (a cycle)");
     if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer || v instanceof Date) return;
+    if (path.length > MAX_DEPTH) return reject(path, `is nested ${path.length} levels deep, more than the ${MAX_DEPTH} an artifact may have`);
     if (v instanceof Promise || typeof (v as { then?: unknown }).then === "function") {
       return reject(path, "is a Promise (did you forget `await`?)");
     }
@@ -124,7 +159,7 @@ export function checkPlainData(value: unknown, name: string): Walk {
         reject(path, ctor ? `is an instance of class ${ctor}` : "is not a plain object");
       }
       for (const key of Object.keys(v)) {
-        if (key === "__proto__") walk.needsTransform = true;
+        if (key === "__proto__" || !key.isWellFormed()) walk.needsTransform = true;
         path.push(key);
         visit((v as Record<string, unknown>)[key]);
         path.pop();
@@ -133,20 +168,28 @@ export function checkPlainData(value: unknown, name: string): Walk {
     }
     ancestors.delete(v);
   };
-  visit(value);
+  try {
+    visit(value);
+  } catch (error) {
+    if (error instanceof ArtifactError) throw error;
+    // Only an own getter runs user code during the walk, and `path` still ends at its name.
+    throw unreadable(path, error);
+  }
   return walk;
 }
 
-/** A copy where Maps, `__proto__`-keyed objects and -0 are wrapped for their msgpack extensions. */
+/** A copy where Maps, `__proto__` or lone-surrogate keyed objects, such strings and -0 are wrapped for their msgpack extensions. */
 function wrapForEncoding(v: unknown): unknown {
   if (Object.is(v, -0)) return NEGATIVE_ZERO;
+  if (typeof v === "string") return v.isWellFormed() ? v : new CodeUnits(v);
   if (typeof v !== "object" || v === null || ArrayBuffer.isView(v) || v instanceof ArrayBuffer || v instanceof Date) return v;
   if (Array.isArray(v)) return v.map(wrapForEncoding);
   if (v instanceof Map) return new MapEntries([...v].map(([k, x]) => [wrapForEncoding(k), wrapForEncoding(x)]));
   if (v instanceof Set) return new Set([...v].map(wrapForEncoding));
-  const entries = Object.keys(v).map((k): [string, unknown] => [k, wrapForEncoding((v as Record<string, unknown>)[k])]);
-  if (entries.some(([k]) => k === "__proto__")) return new KeyedEntries(entries);
-  return Object.fromEntries(entries);
+  const keys = Object.keys(v);
+  const values = keys.map((k) => wrapForEncoding((v as Record<string, unknown>)[k]));
+  if (keys.some((k) => k === "__proto__" || !k.isWellFormed())) return new KeyedEntries(keys.map((k, i) => [wrapForEncoding(k), values[i]]));
+  return Object.fromEntries(keys.map((k, i) => [k, values[i]]));
 }
 
 export function encodeArtifact(name: string, value: unknown): EncodedArtifact {
@@ -167,7 +210,19 @@ export function encodeArtifact(name: string, value: unknown): EncodedArtifact {
  */
 export function decodeArtifact(encoding: string, bytes: Uint8Array, owned = false): unknown {
   // As a Buffer, so msgpackr gives nested binary values back as Buffers, as they were stored.
-  if (encoding === "msgpack") return packr.unpack(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  if (encoding === "msgpack") {
+    try {
+      return packr.unpack(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    } catch (error) {
+      // Written before MAX_DEPTH was enforced, or read from deep in the caller's own stack.
+      if (error instanceof RangeError) {
+        throw new ArtifactError(`the artifact is nested too deeply to read on this thread (${error.message})`, {
+          hint: "read it with a larger stack: node --stack-size=4000 ...",
+        });
+      }
+      throw error;
+    }
+  }
   const own = owned && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
   if (encoding === "raw:Buffer") return Buffer.from(own.buffer as ArrayBuffer, 0, own.byteLength);
   const type = encoding.startsWith("raw:") ? TYPED_ARRAYS[encoding.slice(4) as TypedArrayName] : undefined;

@@ -5,6 +5,7 @@
  * worker), paying the cold start (~100 ms of tsx registration) on every task.
  */
 import { availableParallelism } from "node:os";
+import { getHeapStatistics } from "node:v8";
 import { MessageChannel } from "node:worker_threads";
 import { Piscina } from "piscina";
 import { TaskFailedError } from "../../src/errors.js";
@@ -106,17 +107,27 @@ function describeWorkerDeath(error: unknown, step: StepRuntimeOptions): TaskFail
   const e = error as { name?: string; code?: string; message?: string };
   let reason: string;
   if (e.name === "AbortError" || /abort/i.test(e.message ?? "")) reason = `timed out after ${formatSeconds(step.decorators.timeout?.seconds ?? 0)}`;
-  else if (e.code === "ERR_WORKER_OUT_OF_MEMORY" || /out of memory/i.test(e.message ?? "")) reason = `exceeded ${step.decorators.resources?.memory ?? "the"} MB memory`;
+  else if (e.code === "ERR_WORKER_OUT_OF_MEMORY" || /out of memory/i.test(e.message ?? "")) reason = outOfMemory(step.decorators.resources?.memory);
   else if (/exited with code/i.test(e.message ?? "")) reason = `exited with code ${/code:?\s*(-?\d+)/.exec(e.message!)?.[1] ?? "?"}`;
   else if (/terminating worker/i.test(e.message ?? "")) reason = "stopped: the run was cancelled";
   else reason = `lost its worker thread: ${e.message ?? String(error)}`;
   return new TaskFailedError(`task ${reason}`, {
     hint: reason.startsWith("timed out") ? "raise @timeout or make the step faster"
       : reason.startsWith("exceeded") ? "raise @resources({ memory }) or process the data in smaller pieces"
+      : reason.startsWith("ran out of memory") ? "set a limit with @resources({ memory: MB }) (or --with resources:memory=MB), or process the data in smaller pieces"
       : reason.startsWith("stopped") ? "resume the run to finish it"
       : "the step ended its worker thread; look at its log with `flowrun logs`",
     cause: error,
   });
+}
+
+/**
+ * A worker without @resources memory gets the heap limit Node gives any isolate in this
+ * process (from --max-old-space-size or the machine's memory), the same as the main thread's.
+ */
+function outOfMemory(limitMb: number | undefined): string {
+  if (limitMb !== undefined) return `exceeded ${limitMb} MB memory`;
+  return `ran out of memory: its worker reached Node's default heap limit of about ${Math.round(getHeapStatistics().heap_size_limit / 2 ** 20)} MB`;
 }
 
 function formatSeconds(seconds: number): string {

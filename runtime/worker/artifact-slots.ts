@@ -6,6 +6,7 @@
  * keeps its old ref when the bytes hash the same.
  */
 import { ArtifactError } from "../../src/errors.js";
+import { unreadable } from "../datastore/artifact-codec.js";
 import type { ArtifactRef, ContentStore } from "../datastore/content-store.js";
 
 type SlotState = "untouched" | "read" | "assigned";
@@ -60,23 +61,26 @@ export class ArtifactSlots {
         out[name] = slot.ref!;
         continue;
       }
-      const descriptor = Object.getOwnPropertyDescriptor(flow, name)!;
-      const value = slot ? slot.value : descriptor.value;
+      const value = slot ? slot.value : this.read(flow, name);
       // A class field initialiser the step never changed is not an artifact.
       if (!slot && initial.has(name) && initial.get(name) === value) continue;
-      saves.push(
-        this.store.save(name, value).then(
-          (ref) => void (out[name] = ref),
-          (error) => {
-            if (error instanceof ArtifactError) {
-              throw new ArtifactError(error.message, { where: this.pathspec, hint: error.hint });
-            }
-            throw error;
-          },
-        ),
-      );
+      saves.push(this.store.save(name, value).then((ref) => void (out[name] = ref), (error) => this.rethrow(error)));
     }
     await Promise.all(saves);
     return out;
+  }
+
+  /** An own field's value; an enumerable getter the step defined is read once, here, and its value stored. */
+  private read(flow: object, name: string): unknown {
+    try {
+      return (flow as Record<string, unknown>)[name];
+    } catch (error) {
+      return this.rethrow(unreadable([name], error));
+    }
+  }
+
+  private rethrow(error: unknown): never {
+    if (error instanceof ArtifactError) throw new ArtifactError(error.message, { where: this.pathspec, hint: error.hint });
+    throw error;
   }
 }

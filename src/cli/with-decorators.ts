@@ -1,6 +1,7 @@
 /** `--with retry:times=2,delaySeconds=1` -> step decorator options applied to every step. */
 import type { StepDecorators } from "../flow/registry.js";
 import { UsageError } from "../errors.js";
+import { resourcesOptions, retryOptions, timeoutOptions, type OptionProblem } from "../flow/decorators.js";
 
 const NUMERIC = new Set(["times", "delaySeconds", "seconds", "minutes", "hours", "cpu", "memory"]);
 
@@ -15,11 +16,15 @@ export function parseWithDecorators(specs: string[]): StepDecorators {
       args[key] = NUMERIC.has(key) ? Number(value) : value === "true" ? true : value === "false" ? false : value;
       if (typeof args[key] === "number" && !Number.isFinite(args[key])) throw new UsageError(`--with ${spec}: ${key} must be a number`);
     }
+    const fail: OptionProblem = (problem) => {
+      throw new UsageError(`--with ${spec}: ${problem}`);
+    };
+    const numbers = args as Record<string, number | undefined>;
     switch (name) {
-      case "retry": out.retry = { times: Number(args.times ?? 3), delaySeconds: Number(args.delaySeconds ?? 0) }; break;
+      case "retry": out.retry = retryOptions(numbers, fail); break;
       case "catchError": out.catchError = { var: args.var as string | undefined, printException: args.printException !== false }; break;
-      case "timeout": out.timeout = { seconds: Number(args.seconds ?? 0) + Number(args.minutes ?? 0) * 60 + Number(args.hours ?? 0) * 3600 }; break;
-      case "resources": out.resources = { cpu: args.cpu as number | undefined, memory: args.memory as number | undefined }; break;
+      case "timeout": out.timeout = timeoutOptions(numbers, fail); break;
+      case "resources": out.resources = resourcesOptions(numbers, fail); break;
       case "isolate": out.isolate = true; break;
       default:
         throw new UsageError(`--with ${name}: unknown decorator`, { hint: "--with takes retry, catchError, timeout, resources or isolate" });

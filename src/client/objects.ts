@@ -183,7 +183,9 @@ export class Task {
   }
 
   async artifact<T = unknown>(name: string): Promise<T> {
-    const ref = this.record.artifacts?.[name];
+    // Own names only: `constructor` or `toString` must not find Object.prototype's members.
+    const artifacts = this.record.artifacts ?? {};
+    const ref = Object.hasOwn(artifacts, name) ? artifacts[name] : undefined;
     if (!ref) {
       throw new NotFoundError(`${this.pathspec} has no artifact '${name}'`, {
         where: this.pathspec,

@@ -31,9 +31,42 @@ export function step(_method: Method, context: ClassMethodDecoratorContext): voi
   recordFor(context).isStep = true;
 }
 
+/** Says what is wrong with a decorator's options (`times must be ...`) and does not return. */
+export type OptionProblem = (problem: string) => never;
+
+const typeError = (decorator: string): OptionProblem => (problem) => {
+  throw new TypeError(`@${decorator}: ${problem}`);
+};
+
+function checkNumber(key: string, value: number | undefined, ok: (n: number) => boolean, wanted: string, fail: OptionProblem): void {
+  if (value !== undefined && !(Number.isFinite(value) && ok(value))) fail(`${key} must be ${wanted}, got ${value}`);
+}
+
+/** @retry's options with their defaults, checked (shared with `--with retry:...`). */
+export function retryOptions(options: { times?: number; delaySeconds?: number }, fail: OptionProblem): NonNullable<StepDecorators["retry"]> {
+  checkNumber("times", options.times, (n) => Number.isInteger(n) && n >= 0, "a whole number ≥ 0", fail);
+  checkNumber("delaySeconds", options.delaySeconds, (n) => n >= 0, "a number ≥ 0", fail);
+  return { times: options.times ?? 3, delaySeconds: options.delaySeconds ?? 0 };
+}
+
+/** @timeout's options as seconds, checked (shared with `--with timeout:...`). */
+export function timeoutOptions(options: { seconds?: number; minutes?: number; hours?: number }, fail: OptionProblem): NonNullable<StepDecorators["timeout"]> {
+  for (const key of ["seconds", "minutes", "hours"] as const) checkNumber(key, options[key], (n) => n >= 0, "a number ≥ 0", fail);
+  const seconds = (options.seconds ?? 0) + (options.minutes ?? 0) * 60 + (options.hours ?? 0) * 3600;
+  if (!(seconds > 0)) fail("the timeout must be more than 0 (give seconds, minutes or hours)");
+  return { seconds };
+}
+
+/** @resources' options, checked (shared with `--with resources:...`). */
+export function resourcesOptions(options: { cpu?: number; memory?: number }, fail: OptionProblem): NonNullable<StepDecorators["resources"]> {
+  checkNumber("cpu", options.cpu, (n) => n > 0, "a number > 0", fail);
+  checkNumber("memory", options.memory, (n) => n > 0, "a number of MB > 0", fail);
+  return { cpu: options.cpu, memory: options.memory };
+}
+
 /** Re-runs a failed task up to `times` more times, waiting `delaySeconds` between attempts. */
 export function retry(options: { times?: number; delaySeconds?: number } = {}): MethodDecorator {
-  return stepOption("retry", { times: options.times ?? 3, delaySeconds: options.delaySeconds ?? 0 });
+  return stepOption("retry", retryOptions(options, typeError("retry")));
 }
 
 /**
@@ -62,14 +95,12 @@ export function catchError(options: { var?: string; printException?: boolean } =
 
 /** Fails the task (the worker is stopped) when it runs longer than the given time. */
 export function timeout(options: { seconds?: number; minutes?: number; hours?: number }): MethodDecorator {
-  const seconds = (options.seconds ?? 0) + (options.minutes ?? 0) * 60 + (options.hours ?? 0) * 3600;
-  if (!(seconds > 0)) throw new TypeError("@timeout needs a positive seconds, minutes or hours");
-  return stepOption("timeout", { seconds });
+  return stepOption("timeout", timeoutOptions(options, typeError("timeout")));
 }
 
 /** Resources for the step's workers; `memory` (MB) is enforced as the worker's heap limit. */
 export function resources(options: { cpu?: number; memory?: number }): MethodDecorator {
-  return stepOption("resources", { cpu: options.cpu, memory: options.memory });
+  return stepOption("resources", resourcesOptions(options, typeError("resources")));
 }
 
 /** Environment variables set while the step's tasks run. */

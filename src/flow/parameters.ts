@@ -28,6 +28,18 @@ interface CommonOptions {
 
 export type ParameterTypeName = "String" | "Number" | "Boolean" | "JSONType";
 
+/** A parameter's name is also its command-line option, `--name`. */
+export const PARAMETER_NAME = /^[a-z][a-z0-9-_]*$/i;
+
+/** The options of `flowrun run` (the CLI's RUN_OPTIONS has exactly these keys). */
+export const RUN_OPTION_NAMES = [
+  "production", "branch", "tag", "max-workers", "max-num-splits", "datastore", "datastore-root",
+  "with", "run-id-file", "quiet", "isolate", "debug",
+] as const;
+
+/** Names a parameter cannot have: the run or resume option of that name would always win. */
+export const RESERVED_PARAMETER_NAMES: readonly string[] = [...RUN_OPTION_NAMES, "origin-run-id", "help"];
+
 export interface ParameterDescriptor {
   readonly [PARAMETER_BRAND]: true;
   readonly kind: "Parameter" | "IncludeFile";
@@ -48,7 +60,7 @@ export function Parameter(
   name: string,
   options: CommonOptions & { type?: ParameterType; default?: unknown } = {},
 ): unknown {
-  if (!/^[a-z][a-z0-9-_]*$/i.test(name)) {
+  if (!PARAMETER_NAME.test(name)) {
     throw new TypeError(`Parameter name "${name}" must start with a letter and hold only letters, digits, '-' and '_'`);
   }
   const descriptor: ParameterDescriptor = {

@@ -7,6 +7,7 @@
  * (reachability, loops, split/join matching), so one typo does not also read as
  * "unreachable step" and "split never joined".
  */
+import { PARAMETER_NAME, RESERVED_PARAMETER_NAMES } from "../flow/parameters.js";
 import { flowLoc, graphError, sortIssues, transitionLoc } from "./issue.js";
 import { findCycles } from "./find-cycles.js";
 import { analyzeSplits } from "./split-analysis.js";
@@ -244,6 +245,25 @@ function checkParameters(graph: FlowGraph, issues: GraphIssue[]): void {
       );
     }
     seen.set(p.name, p.field);
+    if (!PARAMETER_NAME.test(p.name)) {
+      issues.push(
+        graphError(
+          "parameter-name",
+          p.loc,
+          `parameter name \`${p.name}\` must start with a letter and hold only letters, digits, '-' and '_' (it is the option --${p.name})`,
+          "rename the parameter; its field name can stay",
+        ),
+      );
+    } else if (RESERVED_PARAMETER_NAMES.includes(p.name)) {
+      issues.push(
+        graphError(
+          "parameter-name",
+          p.loc,
+          `parameter \`${p.name}\` has the name of a run option (--${p.name}), which would always win`,
+          "rename the parameter; its field name can stay",
+        ),
+      );
+    }
     if (graph.steps.has(p.field)) {
       issues.push(
         graphError(

@@ -1,6 +1,6 @@
 /** `flowrun run <flow.ts> [options] [--<param> value]...` */
-import { writeFileSync } from "node:fs";
-import { relative } from "node:path";
+import { accessSync, constants, statSync, writeFileSync } from "node:fs";
+import { dirname, relative, resolve } from "node:path";
 import { runFlow, type RunFlowResult } from "../../../runtime/run-flow.js";
 import { ConsoleReporter, formatDuration } from "../../../runtime/scheduler/progress-reporter.js";
 import { datastoreConfig } from "../../datastore-config.js";
@@ -12,8 +12,9 @@ import { parseWithDecorators } from "../with-decorators.js";
 import { printFailure } from "../report-failure.js";
 import { cliName } from "../cli-name.js";
 import { datastoreFlags } from "../resume-hint.js";
+import { RUN_OPTION_NAMES } from "../../flow/parameters.js";
 
-export const RUN_OPTIONS: Record<string, OptionSpec> = {
+export const RUN_OPTIONS: Record<(typeof RUN_OPTION_NAMES)[number], OptionSpec> = {
   production: {},
   branch: { value: true },
   tag: { value: true, repeat: true },
@@ -81,6 +82,8 @@ export async function execute(
   };
   process.on("SIGINT", onSignal).on("SIGTERM", onSignal);
   const runIdFile = stringOption(args, "run-id-file");
+  // Checked now: once the run is recorded, a file that cannot be written would leave it `running`.
+  if (runIdFile) checkWritableFile(runIdFile, "--run-id-file");
   const result = await runFlow({
     flowFile,
     rawParameters: what.rawParameters,
@@ -105,6 +108,26 @@ export async function execute(
   // The inspect commands must reach the same datastore when it came from flags.
   printSummary(result, flowFile, quiet, datastoreFlags(args));
   return result.status === "succeeded" ? 0 : 1;
+}
+
+/** Refuses a `file` that could not be written, found out without creating it (a run that never starts leaves no file). */
+function checkWritableFile(file: string, option: string): void {
+  const stat = statSync(file, { throwIfNoEntry: false });
+  const directory = dirname(resolve(file));
+  let why: string | undefined;
+  if (stat?.isDirectory()) why = "is a directory";
+  else if (!stat && !statSync(directory, { throwIfNoEntry: false })?.isDirectory()) why = `cannot be created: ${directory} is not a directory`;
+  else if (!canWrite(stat ? file : directory)) why = stat ? "is not writable" : `cannot be created: ${directory} is not writable`;
+  if (why) throw new UsageError(`${option} ${file} ${why}`, { hint: `${option} takes the path of a file to write the run ID to` });
+}
+
+function canWrite(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function printSummary(result: RunFlowResult, flowFile: string, quiet: boolean, datastoreFlags = ""): void {

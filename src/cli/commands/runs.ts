@@ -4,12 +4,12 @@ import { getNamespace, inNamespace } from "../../client/namespace.js";
 import { formatDuration } from "../../../runtime/scheduler/progress-reporter.js";
 import { observedStatus } from "../../../runtime/metadata/run-liveness.js";
 import { crashedHint, datastoreFlags } from "../resume-hint.js";
-import { parseInspectArgs } from "./inspect-args.js";
+import { checkPathspecPart, parseInspectArgs } from "./inspect-args.js";
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseInspectArgs(argv);
   const store = await clientDatastore(args.datastore);
-  const flowName = args.positionals[0];
+  const flowName = args.positionals[0] === undefined ? undefined : checkPathspecPart("flow name", args.positionals[0]);
   const records = (await store.metadata.listRuns(flowName))
     .filter((r) => (!flowName || r.flow === flowName) && inNamespace([...r.systemTags, ...r.tags]))
     .reverse();
