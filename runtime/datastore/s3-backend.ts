@@ -14,7 +14,7 @@
 import type * as S3 from "@aws-sdk/client-s3";
 import { DatastoreError } from "../../src/errors.js";
 import { BlobCache, defaultBlobCacheDir } from "./blob-cache.js";
-import { bodyFailure, parseS3Root, readS3Settings, retrying, toDatastoreError, type S3Root, type S3Settings } from "./s3-errors.js";
+import { bodyFailure, notJsonRecord, parseS3Root, readS3Settings, retrying, toDatastoreError, type S3Root, type S3Settings } from "./s3-errors.js";
 import type { StorageBackend } from "./storage-backend.js";
 
 /** Part size for multipart uploads and ranged downloads; also the multipart threshold. */
@@ -244,18 +244,18 @@ class S3Backend implements StorageBackend {
   }
 
   private async readRecord(key: string): Promise<unknown> {
-    const text = await this.callOrMissing("GetObject", key, async () => {
+    const record = await this.callOrMissing("GetObject", key, async () => {
       const response = await this.client.send(new this.sdk.GetObjectCommand({ Bucket: this.root.bucket, Key: key }));
       const target = Buffer.allocUnsafe(response.ContentLength ?? 0);
       await readInto(response.Body, target, 0, target.length);
-      return target.toString("utf8");
+      try {
+        // Wrapped: null is a valid record value, and undefined means "missing".
+        return { value: JSON.parse(target.toString("utf8")) as unknown };
+      } catch (error) {
+        throw notJsonRecord(error);
+      }
     });
-    if (text === undefined) return MISSING;
-    try {
-      return JSON.parse(text);
-    } catch (error) {
-      throw new DatastoreError(`s3://${this.root.bucket}/${key}: record is not valid JSON`, { hint: "the object was not written by flowrun; delete it", cause: error });
-    }
+    return record === undefined ? MISSING : record.value;
   }
 
   async listKeys(prefix: string): Promise<string[]> {
