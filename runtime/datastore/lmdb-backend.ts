@@ -140,6 +140,15 @@ export class LmdbBackend implements StorageBackend {
     return out;
   }
 
+  /** The range holds one read transaction (a consistent snapshot) until the iteration ends. */
+  async *iterateRecords<T>(prefix: string): AsyncGenerator<{ key: string; value: T }> {
+    this.freshSnapshot();
+    for (const { key, value } of this.records.getRange({ start: prefix })) {
+      if (!key.startsWith(prefix)) break;
+      yield { key, value: value as T };
+    }
+  }
+
   async listKeys(prefix: string): Promise<string[]> {
     this.freshSnapshot();
     const out: string[] = [];

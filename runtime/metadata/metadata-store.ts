@@ -80,8 +80,15 @@ export class MetadataStore {
     await this.backend.putRecords(chunks.map((c) => ({ key: `${c.logKey}/${c.stream}/${pad(c.seq)}`, value: c.text })));
   }
 
+  /** A log's chunks in the order they were written, read as iterated (a 100 MB log is never held whole). */
+  async *streamLog(logKey: string, stream: LogStream): AsyncGenerator<string> {
+    for await (const { value } of this.backend.iterateRecords<string>(`${logKey}/${stream}/`)) yield value;
+  }
+
   async readLog(logKey: string, stream: LogStream): Promise<string> {
-    return (await this.backend.listRecords<string>(`${logKey}/${stream}/`)).map((r) => r.value).join("");
+    let text = "";
+    for await (const chunk of this.streamLog(logKey, stream)) text += chunk;
+    return text;
   }
 }
 

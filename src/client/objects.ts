@@ -4,6 +4,7 @@
  * values load only when asked for.
  */
 import { NotFoundError } from "../errors.js";
+import type { LogStream } from "../../runtime/metadata/metadata-store.js";
 import type { RunRecord, TaskRecord } from "../../runtime/metadata/records.js";
 import type { DatastoreConfig } from "../../runtime/datastore/storage-backend.js";
 import { clientDatastore, type ClientDatastore } from "./client-datastore.js";
@@ -201,5 +202,10 @@ export class Task {
 
   stderr(): Promise<string> {
     return this.store.metadata.readLog(this.record.logKey, "stderr");
+  }
+
+  /** The task's output as it was written, chunk by chunk, without holding it whole: for logs too large for a string. */
+  streamLog(stream: LogStream = "stdout"): AsyncIterable<string> {
+    return this.store.metadata.streamLog(this.record.logKey, stream);
   }
 }
