@@ -127,7 +127,7 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
       resumeStep: options.resume?.step,
       environments,
     };
-    await metadata.putRun(run);
+    await metadata.createRun(run);
     options.onRunId?.(runId);
 
     const scheduler = new TaskScheduler({

@@ -5,25 +5,15 @@
  * It never suggests deleting it: the record may be the only trace of a run.
  */
 import assert from "node:assert/strict";
-import { rmSync } from "node:fs";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { describeResult, runCli } from "./support/flowrun-cli.js";
-import { startS3Server, type S3TestServer } from "./support/s3-server.js";
-import { isolateFromAws, s3Store, useS3Server } from "./fixtures/s3/test-stores.js";
+import { s3ServerPerFile, s3Store } from "./fixtures/s3/test-stores.js";
 
-const scratch = isolateFromAws();
-let server: S3TestServer;
-before(async () => {
-  server = await startS3Server();
-  useS3Server(server);
-});
-after(async () => {
-  await server.stop();
-  rmSync(scratch, { recursive: true, force: true });
-});
+const s3Server = s3ServerPerFile();
 
 test("a run record that is not JSON: read again, then one line naming bucket and key, and how to recover", async () => {
+  const server = s3Server();
   const store = s3Store(server, "corrupt");
   const key = "corrupt/records/runs/GarbledFlow/1700000000000001";
   const s3 = new S3Client({ endpoint: server.endpoint, forcePathStyle: true, region: "us-east-1", credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });

@@ -163,6 +163,15 @@ export class LmdbBackend implements StorageBackend {
     await this.guard(() => this.records.remove(key));
   }
 
+  async replaceRecord(oldKey: string, record: { key: string; value: unknown }): Promise<void> {
+    await this.guard(() =>
+      this.records.transaction(() => {
+        this.records.remove(oldKey);
+        this.records.put(record.key, record.value);
+      }),
+    );
+  }
+
   async close(): Promise<void> {
     clearTimeout(this.syncTimer);
     this.sync();

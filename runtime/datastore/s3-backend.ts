@@ -317,6 +317,12 @@ class S3Backend implements StorageBackend {
     await this.call("DeleteObject", Key, () => this.client.send(new this.sdk.DeleteObjectCommand({ Bucket: this.root.bucket, Key })));
   }
 
+  /** S3 has no transactions: the new record first, so a reader never sees neither. */
+  async replaceRecord(oldKey: string, record: { key: string; value: unknown }): Promise<void> {
+    await this.putRecords([record]);
+    if (oldKey !== record.key) await this.deleteRecord(oldKey);
+  }
+
   async close(): Promise<void> {
     this.client.destroy();
   }

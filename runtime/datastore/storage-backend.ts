@@ -38,6 +38,12 @@ export interface StorageBackend {
    */
   iterateRecords<T = unknown>(prefix: string): AsyncIterable<{ key: string; value: T }>;
   deleteRecord(key: string): Promise<void>;
+  /**
+   * Writes `record` and deletes `oldKey` (a no-op if absent). Atomic where the backend has
+   * transactions (LMDB); elsewhere the write comes first, so a reader may see both records
+   * for a moment but never neither.
+   */
+  replaceRecord(oldKey: string, record: { key: string; value: unknown }): Promise<void>;
 
   close(): Promise<void>;
 }
