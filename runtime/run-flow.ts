@@ -130,7 +130,7 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
       resumeStep: options.resume?.step,
       environments,
     };
-    await metadata.putRun(run);
+    await metadata.createRun(run);
     heartbeat = startHeartbeat(metadata, run, orchestrator.heartbeatSeconds);
     options.onRunId?.(runId);
 

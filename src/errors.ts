@@ -93,6 +93,11 @@ export class TransitionError extends FlowrunError {
   override readonly code = "FLOWRUN_ERR_TRANSITION";
 }
 
+/** A tag that cannot be added or removed: a system tag (`user:`, `project:`, ...), empty, too long, not valid Unicode. Exit code 2. */
+export class TagError extends UsageError {
+  override readonly code = "FLOWRUN_ERR_TAG";
+}
+
 /** A flow, run, step, task or artifact that the user asked for does not exist. */
 export class NotFoundError extends FlowrunError {
   override readonly code = "FLOWRUN_ERR_NOT_FOUND";
@@ -124,6 +129,7 @@ const KNOWN: Record<string, new (message: string, options?: FlowrunErrorOptions)
   NotFoundError,
   DatastoreError,
   TaskFailedError,
+  TagError,
 };
 
 export function serializeError(error: unknown): SerializedError {

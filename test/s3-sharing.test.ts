@@ -118,8 +118,8 @@ describe("namespaces, @project branches and tags", () => {
 
     const added = await tag("add", pathspec, "reviewed", "nightly");
     assert.equal(added.code, 0, describeResult(added));
-    assert.match(added.stdout, /reviewed, nightly/);
-    assert.deepEqual((await store.read(pathspec)).metadata.tags, ["reviewed", "nightly"]);
+    assert.match(added.stdout, /nightly, reviewed/);
+    assert.deepEqual((await store.read(pathspec)).metadata.tags, ["nightly", "reviewed"]);
 
     const removed = await tag("remove", pathspec, "nightly");
     assert.equal(removed.code, 0, describeResult(removed));

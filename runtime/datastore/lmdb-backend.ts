@@ -140,6 +140,15 @@ export class LmdbBackend implements StorageBackend {
     return out;
   }
 
+  /** The range holds one read transaction (a consistent snapshot) until the iteration ends. */
+  async *iterateRecords<T>(prefix: string): AsyncGenerator<{ key: string; value: T }> {
+    this.freshSnapshot();
+    for (const { key, value } of this.records.getRange({ start: prefix })) {
+      if (!key.startsWith(prefix)) break;
+      yield { key, value: value as T };
+    }
+  }
+
   async listKeys(prefix: string): Promise<string[]> {
     this.freshSnapshot();
     const out: string[] = [];
@@ -152,6 +161,15 @@ export class LmdbBackend implements StorageBackend {
 
   async deleteRecord(key: string): Promise<void> {
     await this.guard(() => this.records.remove(key));
+  }
+
+  async replaceRecord(oldKey: string, record: { key: string; value: unknown }): Promise<void> {
+    await this.guard(() =>
+      this.records.transaction(() => {
+        this.records.remove(oldKey);
+        this.records.put(record.key, record.value);
+      }),
+    );
   }
 
   async close(): Promise<void> {

@@ -14,7 +14,7 @@
 import type * as S3 from "@aws-sdk/client-s3";
 import { DatastoreError } from "../../src/errors.js";
 import { BlobCache, defaultBlobCacheDir } from "./blob-cache.js";
-import { bodyFailure, parseS3Root, readS3Settings, retrying, toDatastoreError, type S3Root, type S3Settings } from "./s3-errors.js";
+import { bodyFailure, notJsonRecord, parseS3Root, readS3Settings, retrying, toDatastoreError, type S3Root, type S3Settings } from "./s3-errors.js";
 import type { StorageBackend } from "./storage-backend.js";
 
 /** Part size for multipart uploads and ranged downloads; also the multipart threshold. */
@@ -22,6 +22,8 @@ const PART_SIZE = 16 * 1024 * 1024;
 /** Parts in flight per blob: 4 x 16 MiB keeps a fast link busy without a memory spike. */
 const TRANSFER_CONCURRENCY = 4;
 const RECORD_READ_CONCURRENCY = 16;
+/** Records read ahead of a caller iterating: a few round trips overlap, a few values are held. */
+const RECORD_STREAM_READ_AHEAD = 4;
 /** A dead host fails in seconds; the cost is a spurious failure on a >3 s TCP handshake. */
 const CONNECT_TIMEOUT_MS = 3_000;
 /** No byte moving for this long aborts a request (a stalled server); not a total deadline. */
@@ -244,33 +246,63 @@ class S3Backend implements StorageBackend {
   }
 
   private async readRecord(key: string): Promise<unknown> {
-    const text = await this.callOrMissing("GetObject", key, async () => {
+    const record = await this.callOrMissing("GetObject", key, async () => {
       const response = await this.client.send(new this.sdk.GetObjectCommand({ Bucket: this.root.bucket, Key: key }));
       const target = Buffer.allocUnsafe(response.ContentLength ?? 0);
       await readInto(response.Body, target, 0, target.length);
-      return target.toString("utf8");
+      try {
+        // Wrapped: null is a valid record value, and undefined means "missing".
+        return { value: JSON.parse(target.toString("utf8")) as unknown };
+      } catch (error) {
+        throw notJsonRecord(error);
+      }
     });
-    if (text === undefined) return MISSING;
-    try {
-      return JSON.parse(text);
-    } catch (error) {
-      throw new DatastoreError(`s3://${this.root.bucket}/${key}: record is not valid JSON`, { hint: "the object was not written by flowrun; delete it", cause: error });
-    }
+    return record === undefined ? MISSING : record.value;
   }
 
   async listKeys(prefix: string): Promise<string[]> {
-    const base = this.recordKey("");
     const keys: string[] = [];
+    for await (const page of this.keyPages(prefix)) keys.push(...page);
+    // S3 lists in UTF-8 byte order; callers get JS string order, the same as every backend.
+    return keys.sort();
+  }
+
+  /** Record keys under `prefix`, one listing page (up to 1,000 keys) at a time, in S3's order. */
+  private async *keyPages(prefix: string): AsyncGenerator<string[]> {
+    const base = this.recordKey("");
     let ContinuationToken: string | undefined;
     do {
       const page = await this.call("ListObjectsV2", base + prefix, () =>
         this.client.send(new this.sdk.ListObjectsV2Command({ Bucket: this.root.bucket, Prefix: base + prefix, ContinuationToken })),
       );
-      for (const object of page.Contents ?? []) keys.push(object.Key!.slice(base.length));
+      yield (page.Contents ?? []).map((object) => object.Key!.slice(base.length));
       ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (ContinuationToken);
-    // S3 lists in UTF-8 byte order; callers get JS string order, the same as every backend.
-    return keys.sort();
+  }
+
+  /**
+   * Lists a page at a time and keeps RECORD_STREAM_READ_AHEAD reads in flight ahead of the
+   * caller: a round trip per record would otherwise make a long log crawl, and reading a
+   * whole page ahead would hold up to 1,000 values.
+   */
+  async *iterateRecords<T = unknown>(prefix: string): AsyncGenerator<{ key: string; value: T }> {
+    const ahead: Array<{ key: string; value: Promise<unknown> }> = [];
+    const next = async function* () {
+      const { key, value } = ahead.shift()!;
+      const read = await value;
+      // A record deleted between the listing and its read is simply not listed.
+      if (read !== MISSING) yield { key, value: read as T };
+    };
+    for await (const page of this.keyPages(prefix)) {
+      for (const key of page) {
+        const value = this.readRecord(this.recordKey(key));
+        // Handled when its turn comes; until then (or if the caller stops early) not "unhandled".
+        value.catch(() => {});
+        ahead.push({ key, value });
+        if (ahead.length >= RECORD_STREAM_READ_AHEAD) yield* next();
+      }
+    }
+    while (ahead.length > 0) yield* next();
   }
 
   async listRecords<T = unknown>(prefix: string): Promise<Array<{ key: string; value: T }>> {
@@ -283,6 +315,12 @@ class S3Backend implements StorageBackend {
   async deleteRecord(key: string): Promise<void> {
     const Key = this.recordKey(key);
     await this.call("DeleteObject", Key, () => this.client.send(new this.sdk.DeleteObjectCommand({ Bucket: this.root.bucket, Key })));
+  }
+
+  /** S3 has no transactions: the new record first, so a reader never sees neither. */
+  async replaceRecord(oldKey: string, record: { key: string; value: unknown }): Promise<void> {
+    await this.putRecords([record]);
+    if (oldKey !== record.key) await this.deleteRecord(oldKey);
   }
 
   async close(): Promise<void> {

@@ -153,7 +153,14 @@ function credentialSource(settings: S3Settings, env: NodeJS.ProcessEnv): string 
 /** One `DatastoreError` for any failure of an S3 call; the SDK error stays as `cause`. */
 export function toDatastoreError(error: unknown, ctx: ErrorContext, env: NodeJS.ProcessEnv = process.env): DatastoreError {
   if (error instanceof DatastoreError) return error;
-  const e = (error ?? {}) as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  const e = (error ?? {}) as { name?: string; message?: string; $metadata?: { httpStatusCode?: number }; [NOT_JSON]?: boolean };
+  if (e[NOT_JSON]) {
+    const object = `s3://${ctx.root.bucket}/${ctx.key}`;
+    return new DatastoreError(`${object}: record is not valid JSON (read ${OUTER_ATTEMPTS} times)`, {
+      hint: `flowrun writes records whole, so it was changed in the bucket: restore an earlier version (aws s3api list-object-versions --bucket ${ctx.root.bucket} --prefix ${ctx.key}) if the bucket is versioned, else from a backup`,
+      cause: error,
+    });
+  }
   const status = e.$metadata?.httpStatusCode;
   const bucketUrl = `s3://${ctx.root.bucket}`;
   const where = ctx.settings.endpoint
@@ -239,6 +246,18 @@ const BODY_FAILED = Symbol("body read failed");
 
 export function bodyFailure(error: unknown): Error {
   return Object.assign(error instanceof Error ? error : new Error(String(error)), { [BODY_FAILED]: true });
+}
+
+/** Marks a record body that does not parse as JSON. */
+const NOT_JSON = Symbol("record is not JSON");
+
+/**
+ * A record that read back as something other than JSON. flowrun only ever stores whole
+ * JSON, so this is first taken for a torn read or a proxy's error page and read again
+ * like a failed body; only a record that stays unreadable is reported.
+ */
+export function notJsonRecord(error: unknown): Error {
+  return Object.assign(bodyFailure(error), { [NOT_JSON]: true });
 }
 
 function retryable(error: unknown): boolean {

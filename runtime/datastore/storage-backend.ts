@@ -30,7 +30,20 @@ export interface StorageBackend {
   listKeys(prefix: string): Promise<string[]>;
   /** Every record whose key starts with `prefix`, sorted by key. */
   listRecords<T = unknown>(prefix: string): Promise<Array<{ key: string; value: T }>>;
+  /**
+   * Every record whose key starts with `prefix`, in key order, read as the caller iterates:
+   * only a few values are held at a time, whatever the number and size of the records (a
+   * 100 MB log). Keys come in the order the store lists them (the bytes of their UTF-8),
+   * which is `listKeys` order for ASCII keys.
+   */
+  iterateRecords<T = unknown>(prefix: string): AsyncIterable<{ key: string; value: T }>;
   deleteRecord(key: string): Promise<void>;
+  /**
+   * Writes `record` and deletes `oldKey` (a no-op if absent). Atomic where the backend has
+   * transactions (LMDB); elsewhere the write comes first, so a reader may see both records
+   * for a moment but never neither.
+   */
+  replaceRecord(oldKey: string, record: { key: string; value: unknown }): Promise<void>;
 
   close(): Promise<void>;
 }

@@ -4,7 +4,8 @@
  * then its final TaskRecord and its done-marker are written in that order in one batch.
  * A task is successful only if its done-marker exists.
  *
- *   runs/<flow>/<runId>                       RunRecord
+ *   runs/<flow>/<runId>                       RunRecord (without `tags`: filled in from tags/ when read)
+ *   tags/<flow>/<runId>/<tag, percent-encoded>   { tag }: a user tag is on while its record exists
  *   tasks/<flow>/<runId>/<step>/<taskId>      TaskRecord
  *   done/<flow>/<runId>/<step>/<taskId>       DoneMarker
  *   splits/<flow>/<runId>/<step>/<taskId>     foreach element refs (read by `resume` only: every
@@ -16,6 +17,7 @@
 import type { ArtifactRef } from "../datastore/content-store.js";
 import type { StorageBackend } from "../datastore/storage-backend.js";
 import type { DoneMarker, Heartbeat, RunRecord, TaskRecord } from "./records.js";
+import { decodeTag, encodeTag } from "./run-tags.js";
 
 export type LogStream = "stdout" | "stderr";
 
@@ -24,18 +26,68 @@ const pad = (n: number) => String(n).padStart(8, "0");
 export class MetadataStore {
   constructor(readonly backend: StorageBackend) {}
 
+  /** A new run: its `--tag` tags, then its record (so a run is never listed with a tag missing). */
+  async createRun(run: RunRecord): Promise<void> {
+    const where = `${run.flow}/${run.runId}`;
+    const tags = [...new Set(run.tags)].map((tag) => ({ key: tagKey(run.flow, run.runId, encodeTag(tag, "added", where)), value: { tag } }));
+    await this.backend.putRecords([...tags, runRecord(run)]);
+  }
+
+  /** Rewrites the run's record; its tags are not part of it, so a concurrent `tag add` is never undone. */
   async putRun(run: RunRecord): Promise<void> {
-    await this.backend.putRecords([{ key: `runs/${run.flow}/${run.runId}`, value: run }]);
+    await this.backend.putRecords([runRecord(run)]);
   }
 
   async getRun(flow: string, runId: string): Promise<RunRecord | undefined> {
-    return this.backend.getRecord<RunRecord>(`runs/${flow}/${runId}`);
+    const [record, tags] = await Promise.all([this.backend.getRecord<RunRecord>(`runs/${flow}/${runId}`), this.runTags(flow, runId)]);
+    return record && { ...record, tags };
   }
 
-  /** Runs of one flow (or of all flows), oldest first: run IDs sort by start time. */
+  /** Runs of one flow (or of all flows), oldest first: run IDs sort by start time. Two listings, whatever the number of runs. */
   async listRuns(flow?: string): Promise<RunRecord[]> {
-    const records = await this.backend.listRecords<RunRecord>(flow ? `runs/${flow}/` : "runs/");
-    return records.map((r) => r.value).sort((a, b) => a.runId.localeCompare(b.runId));
+    const [records, tagKeys] = await Promise.all([
+      this.backend.listRecords<RunRecord>(flow ? `runs/${flow}/` : "runs/"),
+      this.backend.listKeys(flow ? `tags/${flow}/` : "tags/"),
+    ]);
+    const tags = new Map<string, string[]>();
+    for (const key of tagKeys) {
+      const [, tagFlow, runId, tag] = key.split("/");
+      const run = `${tagFlow}/${runId}`;
+      if (!tags.has(run)) tags.set(run, []);
+      tags.get(run)!.push(decodeTag(tag!));
+    }
+    return records
+      .map(({ value }) => ({ ...value, tags: (tags.get(`${value.flow}/${value.runId}`) ?? []).sort() }))
+      .sort((a, b) => a.runId.localeCompare(b.runId));
+  }
+
+  /** The run's user tags, sorted. */
+  async runTags(flow: string, runId: string): Promise<string[]> {
+    const prefix = tagKey(flow, runId, "");
+    return (await this.backend.listKeys(prefix)).map((key) => decodeTag(key.slice(prefix.length))).sort();
+  }
+
+  /**
+   * Each tag is its own record, written or deleted alone: any number of concurrent adds and
+   * removes (CLI, client, the run itself) all take effect.
+   * @throws TagError for a system, empty, too long or invalid tag, before anything is written.
+   */
+  async addTags(flow: string, runId: string, tags: readonly string[]): Promise<void> {
+    const keys = tags.map((tag) => tagKey(flow, runId, encodeTag(tag, "added", `${flow}/${runId}`)));
+    await this.backend.putRecords(keys.map((key, i) => ({ key, value: { tag: tags[i] } })));
+  }
+
+  /** Removing a tag the run does not have is a no-op. @throws TagError as `addTags`. */
+  async removeTags(flow: string, runId: string, tags: readonly string[]): Promise<void> {
+    const keys = tags.map((tag) => tagKey(flow, runId, encodeTag(tag, "removed", `${flow}/${runId}`)));
+    for (const key of keys) await this.backend.deleteRecord(key);
+  }
+
+  /** `oldTag` off and `newTag` on: atomically on LMDB; on S3 `newTag` is written first (see StorageBackend.replaceRecord). */
+  async replaceTag(flow: string, runId: string, oldTag: string, newTag: string): Promise<void> {
+    const where = `${flow}/${runId}`;
+    const oldKey = tagKey(flow, runId, encodeTag(oldTag, "removed", where));
+    await this.backend.replaceRecord(oldKey, { key: tagKey(flow, runId, encodeTag(newTag, "added", where)), value: { tag: newTag } });
   }
 
   async putHeartbeat(flow: string, runId: string, beat: Heartbeat): Promise<void> {
@@ -90,9 +142,25 @@ export class MetadataStore {
     await this.backend.putRecords(chunks.map((c) => ({ key: `${c.logKey}/${c.stream}/${pad(c.seq)}`, value: c.text })));
   }
 
-  async readLog(logKey: string, stream: LogStream): Promise<string> {
-    return (await this.backend.listRecords<string>(`${logKey}/${stream}/`)).map((r) => r.value).join("");
+  /** A log's chunks in the order they were written, read as iterated (a 100 MB log is never held whole). */
+  async *streamLog(logKey: string, stream: LogStream): AsyncGenerator<string> {
+    for await (const { value } of this.backend.iterateRecords<string>(`${logKey}/${stream}/`)) yield value;
   }
+
+  async readLog(logKey: string, stream: LogStream): Promise<string> {
+    let text = "";
+    for await (const chunk of this.streamLog(logKey, stream)) text += chunk;
+    return text;
+  }
+}
+
+function runRecord(run: RunRecord): { key: string; value: Omit<RunRecord, "tags"> } {
+  const { tags: _tags, ...stored } = run;
+  return { key: `runs/${run.flow}/${run.runId}`, value: stored };
+}
+
+function tagKey(flow: string, runId: string, encodedTag: string): string {
+  return `tags/${flow}/${runId}/${encodedTag}`;
 }
 
 export function taskKey(task: Pick<TaskRecord, "flow" | "runId" | "step" | "taskId">): string {

@@ -31,6 +31,7 @@ export interface RunRecord {
   parameters: Record<string, unknown>;
   /** Raw command-line parameter values, so `resume` can re-resolve exactly the same run. */
   rawParameters: Record<string, string | boolean>;
+  /** User tags (`--tag`, `flowrun tag add`): stored one record each, filled in when a run is read. */
   tags: string[];
   /** Tags the system set (user:, project:, runtime:); not removable with `flowrun tag remove`. */
   systemTags: string[];

@@ -4,6 +4,7 @@
  * values load only when asked for.
  */
 import { NotFoundError } from "../errors.js";
+import type { LogStream } from "../../runtime/metadata/metadata-store.js";
 import type { ObservedRunStatus, RunRecord, TaskRecord } from "../../runtime/metadata/records.js";
 import { observedStatus } from "../../runtime/metadata/run-liveness.js";
 import type { DatastoreConfig } from "../../runtime/datastore/storage-backend.js";
@@ -53,7 +54,7 @@ export class Flow {
 
 export class Run {
   /** @internal */
-  constructor(private readonly record: RunRecord, private readonly store: ClientDatastore, private readonly observed: ObservedRunStatus) {}
+  constructor(private record: RunRecord, private readonly store: ClientDatastore, private readonly observed: ObservedRunStatus) {}
 
   /** `Run.get("Flow/runId")` */
   static async get(pathspec: string, options: ClientOptions = {}): Promise<Run> {
@@ -85,6 +86,37 @@ export class Run {
   get environments(): Record<string, Record<string, string>> { return { ...this.record.environments }; }
   /** The run's metadata record as stored. */
   get metadata(): Readonly<RunRecord> { return this.record; }
+
+  /**
+   * Adds a user tag; `tags` then shows the run's tags as stored (other writers' changes too).
+   * Concurrent adds and removes, from any process or the run itself, all take effect.
+   * @throws TagError for a system tag (`user:`, `project:`, `project_branch:`, `runtime:`), an empty or too long one.
+   */
+  async addTag(tag: string): Promise<void> {
+    await this.store.metadata.addTags(this.flow, this.id, [tag]);
+    await this.rereadTags();
+  }
+
+  /** Removes a user tag (a no-op if the run does not have it). @throws TagError as `addTag`. */
+  async removeTag(tag: string): Promise<void> {
+    await this.store.metadata.removeTags(this.flow, this.id, [tag]);
+    await this.rereadTags();
+  }
+
+  /**
+   * Removes `oldTag` and adds `newTag`. On a local datastore in one transaction: no reader
+   * sees one without the other. On S3, which has no transactions, `newTag` is written
+   * first: a reader may briefly see both, never neither (and both stay if the process dies
+   * in between). @throws TagError as `addTag`, before anything changes.
+   */
+  async replaceTag(oldTag: string, newTag: string): Promise<void> {
+    await this.store.metadata.replaceTag(this.flow, this.id, oldTag, newTag);
+    await this.rereadTags();
+  }
+
+  private async rereadTags(): Promise<void> {
+    this.record = { ...this.record, tags: await this.store.metadata.runTags(this.flow, this.id) };
+  }
 
   /** Steps that have at least one task, in the order they first ran. */
   async steps(): Promise<Step[]> {
@@ -207,5 +239,10 @@ export class Task {
 
   stderr(): Promise<string> {
     return this.store.metadata.readLog(this.record.logKey, "stderr");
+  }
+
+  /** The task's output as it was written, chunk by chunk, without holding it whole: for logs too large for a string. */
+  streamLog(stream: LogStream = "stdout"): AsyncIterable<string> {
+    return this.store.metadata.streamLog(this.record.logKey, stream);
   }
 }
