@@ -76,6 +76,8 @@ export interface TaskRequest {
   envVars?: Record<string, string>;
   /** Set for steps with @timeout: the worker posts on it when the task really starts. */
   startedPort?: MessagePort;
+  /** Set by the executor: the TaskProcessTable in which the worker records the processes the task starts. */
+  processTable?: SharedArrayBuffer;
 }
 
 export interface TaskSuccess {

@@ -17,7 +17,8 @@ export interface TaskExecutor {
   /**
    * Runs one request on a worker of the step's pool. Resolves with the worker's answer;
    * rejects only when the worker itself died (exit, out of memory, timeout), with a
-   * TaskFailedError saying which.
+   * TaskFailedError saying which. Either way, processes the task started and left running
+   * are ended first.
    */
   run(options: StepRuntimeOptions, request: WorkerRequest): Promise<WorkerResponse>;
   /** Starts the step's workers ahead of its first task so it does not wait for a cold start. */

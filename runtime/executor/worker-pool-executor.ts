@@ -10,6 +10,8 @@ import { MessageChannel } from "node:worker_threads";
 import { Piscina } from "piscina";
 import { TaskFailedError } from "../../src/errors.js";
 import type { TaskRequest, WorkerRequest, WorkerResponse, WorkerSetup } from "../protocol.js";
+import { TaskProcessTable } from "../task-process-table.js";
+import { endProcesses } from "./end-processes.js";
 import type { StepRuntimeOptions, TaskExecutor } from "./task-executor.js";
 
 const BOOTSTRAP = new URL("../worker/bootstrap.mjs", import.meta.url).href;
@@ -31,12 +33,16 @@ export class WorkerPoolExecutor implements TaskExecutor {
   async run(step: StepRuntimeOptions, request: WorkerRequest): Promise<WorkerResponse> {
     const pool = step.decorators.isolate ? this.createPool(step, 1) : this.pool(step);
     const seconds = step.decorators.timeout?.seconds;
+    const processes = new TaskProcessTable();
+    const sent: WorkerRequest = request.kind === "task" ? { ...request, processTable: processes.buffer } : request;
     try {
-      if (seconds && request.kind === "task") return await runWithTimeout(pool, request, seconds);
-      return (await pool.run(request)) as WorkerResponse;
+      if (seconds && sent.kind === "task") return await runWithTimeout(pool, sent, seconds);
+      return (await pool.run(sent)) as WorkerResponse;
     } catch (error) {
       throw describeWorkerDeath(error, step);
     } finally {
+      // Processes do not outlive their task, however it ended.
+      await endProcesses(processes.close());
       if (step.decorators.isolate) void pool.destroy();
     }
   }

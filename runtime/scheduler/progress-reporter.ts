@@ -2,11 +2,13 @@
  * What a user sees while a run goes: task start/finish lines and the tasks' own output,
  * each prefixed `[Flow/run/step/task]`; a foreach's progress (a live line on a terminal,
  * a line every 10% otherwise, instead of thousands of start/finish lines); retries and
- * failures. `--quiet` keeps only errors.
+ * failures; tasks running longer than FLOWRUN_SLOW_TASK_SECONDS (see slow-tasks.ts).
+ * `--quiet` keeps only errors.
  */
 import type { StepNode } from "../../src/graph/types.js";
 import type { LogStream } from "../metadata/metadata-store.js";
 import type { LogDisplay } from "./log-sink.js";
+import { SlowTaskWatch, slowTaskThresholdMs, type SlowTask } from "./slow-tasks.js";
 import type { PendingTask } from "./task-scheduler.js";
 
 /** Foreaches with more splits than this show progress instead of per-split lines. */
@@ -23,14 +25,17 @@ export interface ProgressReporter extends LogDisplay {
 
 const dim = (s: string, color: boolean) => (color ? `\x1b[2m${s}\x1b[0m` : s);
 const red = (s: string, color: boolean) => (color ? `\x1b[31m${s}\x1b[0m` : s);
+const yellow = (s: string, color: boolean) => (color ? `\x1b[33m${s}\x1b[0m` : s);
 
 export class ConsoleReporter implements ProgressReporter {
   private readonly tty: boolean;
   private readonly foreach = new Map<string, { done: number; total: number; shown: number }>();
   private liveLine = "";
+  private readonly slow: SlowTaskWatch | undefined;
 
-  constructor(private readonly quiet: boolean, private readonly out: NodeJS.WriteStream = process.stdout) {
+  constructor(private readonly quiet: boolean, private readonly out: NodeJS.WriteStream = process.stdout, slowTaskMs = slowTaskThresholdMs()) {
     this.tty = out.isTTY === true;
+    this.slow = quiet ? undefined : new SlowTaskWatch(slowTaskMs, this.tty ? "steady" : "doubling", (task) => this.slowTask(task));
   }
 
   private write(text: string): void {
@@ -45,11 +50,13 @@ export class ConsoleReporter implements ProgressReporter {
   }
 
   taskStarted(pathspec: string, task: PendingTask, _node: StepNode): void {
+    this.slow?.started(pathspec);
     if (this.quiet || !this.perSplitLines(task)) return;
     this.write(`[${pathspec}] ${dim(task.attempt > 0 ? `Task is starting (retry ${task.attempt}).` : "Task is starting.", this.tty)}`);
   }
 
   taskFinished(pathspec: string, task: PendingTask, _node: StepNode, durationMs: number, splits?: number): void {
+    this.slow?.ended(pathspec);
     if (this.quiet) return;
     if (this.perSplitLines(task)) {
       const fanout = splits !== undefined ? `, foreach: ${splits} splits` : "";
@@ -78,20 +85,28 @@ export class ConsoleReporter implements ProgressReporter {
   }
 
   taskRetrying(pathspec: string, attempt: number, of: number, error: Error): void {
+    this.slow?.ended(pathspec);
     if (!this.quiet) this.write(`[${pathspec}] ${red(`failed: ${error.message}`, this.tty)} — retrying (${attempt}/${of})`);
   }
 
   taskFailed(pathspec: string, error: Error): void {
+    this.slow?.ended(pathspec);
     process.stderr.write(`[${pathspec}] ${red(`Task failed: ${error.message}`, process.stderr.isTTY === true)}\n`);
   }
 
   line(pathspec: string, stream: LogStream, text: string): void {
+    this.slow?.output(pathspec);
     if (stream === "stderr") process.stderr.write(`[${pathspec}] ${red(text, process.stderr.isTTY === true)}\n`);
     else if (!this.quiet) this.write(`[${pathspec}] ${text}`);
   }
 
   info(text: string): void {
     if (!this.quiet) this.write(text);
+  }
+
+  private slowTask({ pathspec, elapsedMs, silentMs }: SlowTask): void {
+    const output = silentMs === undefined ? "no output yet" : `last output ${formatDuration(silentMs)} ago`;
+    this.write(`[${pathspec}] ${yellow(`still running after ${formatDuration(elapsedMs)}; ${output}`, this.tty)}`);
   }
 }
 

@@ -15,6 +15,8 @@ import { ContentStore, type ArtifactRef } from "../datastore/content-store.js";
 import { openBackend } from "../datastore/open-backend.js";
 import { MetadataStore } from "../metadata/metadata-store.js";
 import type { ParametersRequest, ParametersResponse, TaskFailure, TaskRequest, TaskSuccess, WorkerRequest, WorkerResponse, WorkerSetup } from "../protocol.js";
+import { TaskProcessTable } from "../task-process-table.js";
+import { installChildProcessTracking, runWithChildTracking } from "./child-processes.js";
 import { executeStep } from "./execute-step.js";
 import { installLogCapture, newTaskLogContext, runWithTaskLogs } from "./log-capture.js";
 
@@ -32,6 +34,7 @@ export interface LoadedFlow {
 
 export async function createTaskHandler(setup: WorkerSetup): Promise<(request: WorkerRequest) => Promise<WorkerResponse>> {
   installLogCapture(setup.logChannel);
+  installChildProcessTracking();
   let loaded: LoadedFlow | undefined;
   let loadError: SerializedError | undefined;
   try {
@@ -114,7 +117,9 @@ async function runTask(loaded: LoadedFlow, request: TaskRequest): Promise<TaskSu
   const savedEnv = applyEnv(request.envVars);
   setCurrentState(current);
   try {
-    const result = await runWithTaskLogs(logs, () => executeStep(loaded, request, logs));
+    const step = () => executeStep(loaded, request, logs);
+    const processes = request.processTable && new TaskProcessTable(request.processTable);
+    const result = await runWithTaskLogs(logs, processes ? () => runWithChildTracking(processes, step) : step);
     return { ...result, logMessages: logs.messages };
   } catch (error) {
     return { ok: false, error: serializeError(error), logMessages: logs.messages };
