@@ -9,6 +9,7 @@ import type { CurrentState } from "../src/flow/current.js";
 import type { StepDecorators } from "../src/flow/registry.js";
 import { loadFlowGraphCached } from "../src/graph/graph-cache.js";
 import { validateGraph } from "../src/graph/validate-graph.js";
+import { parametersFromEnv } from "../src/flow/parameter-values.js";
 import type { FlowGraph } from "../src/graph/types.js";
 import { openBackend } from "./datastore/open-backend.js";
 import type { DatastoreConfig, StorageBackend } from "./datastore/storage-backend.js";
@@ -97,9 +98,11 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
       username: provisional.username,
       tags: options.tags,
     };
+    // A resume takes the origin's values as recorded, not what the environment says today.
+    const rawParameters = options.resume ? options.rawParameters : { ...parametersFromEnv(graph.parameters.map((p) => p.name)), ...options.rawParameters };
     const init = await executor.run(
       { step: "start", decorators: {} },
-      { kind: "parameters", current: { ...base, stepName: "start", taskId: "0", retryCount: 0 }, raw: options.rawParameters },
+      { kind: "parameters", current: { ...base, stepName: "start", taskId: "0", retryCount: 0 }, raw: rawParameters },
     );
     if (!init.ok) throw rehydrateError(init.error);
     const { steps, flowOptions } = init as ParametersResponse;
@@ -118,7 +121,7 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
       user: identity.username,
       parameters: preview,
       parameterRefs: refs,
-      rawParameters: options.rawParameters,
+      rawParameters,
       tags: options.tags,
       systemTags: identity.systemTags,
       flowFile: source.file,
