@@ -10,6 +10,7 @@ import type { ArtifactRef } from "./datastore/content-store.js";
 import type { DatastoreConfig } from "./datastore/storage-backend.js";
 import type { TransitionKind } from "../src/graph/types.js";
 import type { FlowOptions, StepDecorators } from "../src/flow/registry.js";
+import type { IdentityOptions } from "./run-context.js";
 
 /** Given once per worker (piscina `workerData`). */
 export interface WorkerSetup {
@@ -32,8 +33,9 @@ export interface ExpectedTransition {
 
 export interface ParametersRequest {
   kind: "parameters";
-  /** projectName/branchName are filled in by the worker from the flow's @project. */
+  /** The worker fills in what the flow's @project decides (project, branch, namespace, system tags). */
   current: CurrentState;
+  identity: IdentityOptions;
   /** `--name value` pairs from the command line (booleans already resolved). */
   raw: Record<string, string | boolean>;
 }
