@@ -11,6 +11,7 @@ import type { DatastoreConfig } from "./datastore/storage-backend.js";
 import type { ForeachFrame } from "./metadata/records.js";
 import type { TransitionKind } from "../src/graph/types.js";
 import type { FlowOptions, StepDecorators } from "../src/flow/registry.js";
+import type { IdentityOptions } from "./run-context.js";
 
 /** Given once per worker (piscina `workerData`). */
 export interface WorkerSetup {
@@ -33,8 +34,9 @@ export interface ExpectedTransition {
 
 export interface ParametersRequest {
   kind: "parameters";
-  /** projectName/branchName are filled in by the worker from the flow's @project. */
+  /** The worker fills in what the flow's @project decides (project, branch, namespace, system tags). */
   current: CurrentState;
+  identity: IdentityOptions;
   /** `--name value` pairs from the command line (booleans already resolved). */
   raw: Record<string, string | boolean>;
 }

@@ -1,5 +1,6 @@
 /** Who is running, and the tags, branch and namespace that follow from it (SPEC section 5). */
 import { userInfo } from "node:os";
+import type { CurrentState } from "../src/flow/current.js";
 
 export function currentUser(): string {
   if (process.env.FLOWRUN_USER) return process.env.FLOWRUN_USER;
@@ -10,28 +11,34 @@ export function currentUser(): string {
   }
 }
 
-export interface RunIdentity {
-  username: string;
-  isProduction: boolean;
-  /** `prod`, `test.<name>` or `user.<username>`. */
-  branchName: string;
-  projectName: string | null;
-  namespace: string;
-  systemTags: string[];
+/** The run options that decide the identity; the flow's @project comes from its code. */
+export interface IdentityOptions {
+  production: boolean;
+  branch?: string;
 }
 
-export function runIdentity(options: { production: boolean; branch?: string; projectName: string | null }): RunIdentity {
+/** The `current` fields that follow from who runs, the run options and the flow's @project. */
+export type RunIdentity = Pick<CurrentState, "username" | "isProduction" | "projectName" | "branchName" | "projectFlowName" | "namespace" | "systemTags">;
+
+/**
+ * Branches and their tags as Metaflow's @project names them: `prod`, `prod.<branch>`,
+ * `test.<branch>` or `user.<username>`, tagged `project_branch:<branch>` (the project is in
+ * its own `project:` tag), so `namespace("project_branch:user.alice")` finds alice's runs.
+ */
+export function runIdentity(options: IdentityOptions & { projectName: string | null; flowName: string }): RunIdentity {
   const username = currentUser();
-  const branchName = options.production ? "prod" : options.branch ? `test.${options.branch}` : `user.${username}`;
+  const { projectName, production } = options;
+  const branch = options.branch ? `${production ? "prod" : "test"}.${options.branch}` : production ? "prod" : `user.${username}`;
   const systemTags = [`user:${username}`];
-  if (options.projectName) systemTags.push(`project:${options.projectName}`, `project_branch:${options.projectName}.${branchName}`);
-  if (options.production) systemTags.push("runtime:production");
+  if (projectName) systemTags.push(`project:${projectName}`, `project_branch:${branch}`);
+  if (production) systemTags.push("runtime:production");
   return {
     username,
-    isProduction: options.production,
-    branchName,
-    projectName: options.projectName,
-    namespace: options.production && options.projectName ? `project:${options.projectName}` : `user:${username}`,
+    isProduction: production,
+    projectName,
+    branchName: projectName ? branch : null,
+    projectFlowName: projectName ? `${projectName}.${branch}.${options.flowName}` : null,
+    namespace: production && projectName ? `project:${projectName}` : `user:${username}`,
     systemTags,
   };
 }

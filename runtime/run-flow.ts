@@ -9,6 +9,7 @@ import type { CurrentState } from "../src/flow/current.js";
 import type { StepDecorators } from "../src/flow/registry.js";
 import { loadFlowGraphCached } from "../src/graph/graph-cache.js";
 import { validateGraph } from "../src/graph/validate-graph.js";
+import { parametersFromEnv } from "../src/flow/parameter-values.js";
 import type { FlowGraph } from "../src/graph/types.js";
 import { openBackend } from "./datastore/open-backend.js";
 import type { DatastoreConfig, StorageBackend } from "./datastore/storage-backend.js";
@@ -85,28 +86,28 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
     backend = await openBackend(options.datastore);
     const metadata = new MetadataStore(backend);
     logs = new LogSink(logChannel, metadata, options.reporter);
-    const provisional = runIdentity({ production: options.production, branch: options.branch, projectName: null });
+    const identityOptions = { production: options.production, branch: options.branch };
+    // Parameter defaults run before the flow's @project is known here: the worker completes this.
     const base: Omit<CurrentState, "stepName" | "taskId" | "retryCount"> = {
       flowName: graph.className,
       runId,
       originRunId: options.resume?.origin.runId ?? null,
-      isProduction: provisional.isProduction,
-      projectName: null,
-      branchName: provisional.branchName,
-      namespace: provisional.namespace,
-      username: provisional.username,
+      ...runIdentity({ ...identityOptions, projectName: null, flowName: graph.className }),
+      parameterNames: graph.parameters.map((p) => p.field),
       tags: options.tags,
     };
+    // A resume takes the origin's values as recorded, not what the environment says today.
+    const rawParameters = options.resume ? options.rawParameters : { ...parametersFromEnv(graph.parameters.map((p) => p.name)), ...options.rawParameters };
     const init = await executor.run(
       { step: "start", decorators: {} },
-      { kind: "parameters", current: { ...base, stepName: "start", taskId: "0", retryCount: 0 }, raw: options.rawParameters },
+      { kind: "parameters", current: { ...base, stepName: "start", taskId: "0", retryCount: 0 }, identity: identityOptions, raw: rawParameters },
     );
     if (!init.ok) throw rehydrateError(init.error);
     const { steps, flowOptions } = init as ParametersResponse;
     const { refs, preview } = options.resume ? resumedParameters(init as ParametersResponse, options.resume.origin) : (init as ParametersResponse);
     const resume = options.resume && (await ResumePlan.load(metadata, graph, options.resume.origin, options.resume.step));
-    const identity = runIdentity({ production: options.production, branch: options.branch, projectName: flowOptions.project?.name ?? null });
-    const current = { ...base, projectName: identity.projectName, branchName: identity.projectName ? identity.branchName : null, namespace: identity.namespace, tags: [...identity.systemTags, ...options.tags] };
+    const identity = runIdentity({ ...identityOptions, projectName: flowOptions.project?.name ?? null, flowName: graph.className });
+    const current = { ...base, ...identity, parameterNames: Object.keys(refs) };
     const stepOptions = new Map<string, StepRuntimeOptions>(
       [...graph.steps.keys()].map((step) => [step, { step, decorators: { ...options.withDecorators, ...steps[step] } }]),
     );
@@ -118,7 +119,7 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
       user: identity.username,
       parameters: preview,
       parameterRefs: refs,
-      rawParameters: options.rawParameters,
+      rawParameters,
       tags: options.tags,
       systemTags: identity.systemTags,
       flowFile: source.file,

@@ -60,7 +60,7 @@ for (const backend of backends) {
       assert.equal(await (await (await run.step("repeat")).task()).artifact("who"), "Ada");
       assert.match(await (await (await run.step("start")).task()).stdout(), new RegExp(`greeting Ada in run ${run.id}`));
       assert.match(await (await run.endTask()).stdout(), /Hello, Ada! Hello, Ada! Hello, Ada!/);
-      assert.deepEqual([...run.tags].sort(), ["project:hello", "project_branch:hello.user.ada", "user:ada"]);
+      assert.deepEqual([...run.tags].sort(), ["project:hello", "project_branch:user.ada", "user:ada"]);
     });
 
     test("flows/BranchJoinFlow.ts: both branches, the joins and mergeArtifacts", async () => {

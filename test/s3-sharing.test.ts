@@ -69,7 +69,7 @@ describe("namespaces, @project branches and tags", () => {
     becomeUser("bob");
     assert.deepEqual(ids(await flow.runs()), [bob.runId], "and bob's shows only his");
     const run = await Run.get(`SharedProjectFlow/${bob.runId}`, store);
-    assert.deepEqual([...run.tags].sort(), ["project:s3share", "project_branch:s3share.user.bob", "user:bob"]);
+    assert.deepEqual([...run.tags].sort(), ["project:s3share", "project_branch:user.bob", "user:bob"]);
     assert.equal(await run.artifact("username"), "bob");
   });
 
@@ -92,9 +92,9 @@ describe("namespaces, @project branches and tags", () => {
     assert.deepEqual(ids(production), [prod.runId]);
 
     const expected = {
-      [prod.runId]: { branchName: "prod", isProduction: true, tags: ["project:s3share", "project_branch:s3share.prod", "runtime:production", "user:alice"] },
-      [branch.runId]: { branchName: "test.x", isProduction: false, tags: ["project:s3share", "project_branch:s3share.test.x", "user:alice"] },
-      [plain.runId]: { branchName: "user.alice", isProduction: false, tags: ["project:s3share", "project_branch:s3share.user.alice", "user:alice"] },
+      [prod.runId]: { branchName: "prod", isProduction: true, tags: ["project:s3share", "project_branch:prod", "runtime:production", "user:alice"] },
+      [branch.runId]: { branchName: "test.x", isProduction: false, tags: ["project:s3share", "project_branch:test.x", "user:alice"] },
+      [plain.runId]: { branchName: "user.alice", isProduction: false, tags: ["project:s3share", "project_branch:user.alice", "user:alice"] },
     };
     for (const run of runs) {
       const want = expected[run.id]!;
@@ -104,7 +104,7 @@ describe("namespaces, @project branches and tags", () => {
       assert.equal(data.branchName, want.branchName, `current.branchName in ${run.pathspec}`);
       assert.equal(data.projectName, "s3share");
       assert.equal(data.username, "alice");
-      assert.deepEqual([...(data.tagsSeen as string[])].sort(), want.tags, "current.tags are the run's tags");
+      assert.deepEqual([...(data.tagsSeen as string[])].sort(), want.tags, "current.systemTags and current.tags are the run's tags");
       assert.ok(run.tags.includes(data.namespaceSeen as string), `current.namespace ${data.namespaceSeen} shows ${run.pathspec}`);
     }
   });
@@ -130,7 +130,7 @@ describe("namespaces, @project branches and tags", () => {
     const refused = await tag("remove", pathspec, "user:alice");
     assert.equal(refused.code, 2, describeResult(refused));
     assert.match(refused.stderr, /user:alice is a system tag and cannot be removed/);
-    assert.deepEqual([...(await store.read(pathspec)).tags].sort(), ["project:s3share", "project_branch:s3share.user.alice", "reviewed", "user:alice"]);
+    assert.deepEqual([...(await store.read(pathspec)).tags].sort(), ["project:s3share", "project_branch:user.alice", "reviewed", "user:alice"]);
   });
 });
 

@@ -25,8 +25,8 @@ export class ArtifactSlots {
     private readonly pathspec: string,
   ) {}
 
-  /** Makes `flow[name]` a lazy view of the input artifact `ref`. */
-  define(flow: object, name: string, ref: ArtifactRef): void {
+  /** Makes `flow[name]` a lazy view of the input artifact `ref`; `refuseAssign` makes it read-only. */
+  define(flow: object, name: string, ref: ArtifactRef, refuseAssign?: () => Error): void {
     const slot: Slot = { ref, state: "untouched" };
     this.slots.set(name, slot);
     Object.defineProperty(flow, name, {
@@ -40,6 +40,7 @@ export class ArtifactSlots {
         return slot.value;
       },
       set: (value: unknown) => {
+        if (refuseAssign) throw refuseAssign();
         slot.value = value;
         slot.state = "assigned";
       },

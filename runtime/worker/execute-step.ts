@@ -30,12 +30,13 @@ export async function executeStep(loaded: LoadedFlow, request: TaskRequest, logs
   const slots = new ArtifactSlots(loaded.content, pathspec);
   const parameterNames = new Set(request.parameterNames);
 
+  const readOnly = (name: string) => (parameterNames.has(name) ? () => parameterAssigned(name, initial.get(name), pathspec) : undefined);
   const inputArtifacts = isStart ? request.parameterRefs : parents[0]!.artifacts!;
   for (const [name, ref] of Object.entries(inputArtifacts)) {
-    if (!request.isJoin || parameterNames.has(name)) slots.define(flow, name, ref);
+    if (!request.isJoin || parameterNames.has(name)) slots.define(flow, name, ref, readOnly(name));
   }
   for (const [name, ref] of Object.entries(request.parameterRefs)) {
-    if (!slots.defines(name)) slots.define(flow, name, ref);
+    if (!slots.defines(name)) slots.define(flow, name, ref, readOnly(name));
   }
   refuseUnresolvedParameters(initial, slots, pathspec);
 
@@ -108,6 +109,15 @@ function refuseUnresolvedParameters(initial: ReadonlyMap<string, unknown>, slots
       });
     }
   }
+}
+
+/** Parameters are the run's inputs, the same in every task: a step changing one would make tasks disagree. */
+function parameterAssigned(field: string, declaration: unknown, pathspec: string): ParameterError {
+  const flag = isParameterDescriptor(declaration) ? ` (--${declaration.name})` : "";
+  return new ParameterError(`this.${field} is a parameter${flag} and read-only in steps`, {
+    where: pathspec,
+    hint: `assign the changed value to another artifact, e.g. this.my${field[0]!.toUpperCase()}${field.slice(1)} = ...`,
+  });
 }
 
 async function loadParents(loaded: LoadedFlow, parents: string[]): Promise<TaskRecord[]> {

@@ -14,6 +14,7 @@ import { declaredParameters, resolveParameterValues } from "../../src/flow/param
 import { ContentStore, type ArtifactRef } from "../datastore/content-store.js";
 import { openBackend } from "../datastore/open-backend.js";
 import { MetadataStore } from "../metadata/metadata-store.js";
+import { runIdentity } from "../run-context.js";
 import type { ParametersRequest, ParametersResponse, TaskFailure, TaskRequest, TaskSuccess, WorkerRequest, WorkerResponse, WorkerSetup } from "../protocol.js";
 import { TaskProcessTable } from "../task-process-table.js";
 import { installChildProcessTracking, runWithChildTracking } from "./child-processes.js";
@@ -88,12 +89,13 @@ async function resolveParameters(loaded: LoadedFlow, request: ParametersRequest)
   const flowOptions = flowOptionsOf(metadata);
   const steps = Object.fromEntries([...stepsOf(metadata)].map(([name, record]) => [name, record.decorators]));
   const projectName = flowOptions.project?.name ?? null;
-  setCurrentState({ ...request.current, projectName, branchName: projectName ? request.current.branchName : null });
+  setCurrentState({ ...request.current, ...runIdentity({ ...request.identity, projectName, flowName: request.current.flowName }) });
   try {
     const flow = new loaded.flowClass();
     const values = resolveParameterValues(declaredParameters(flow), request.raw);
-    const refs: Record<string, ArtifactRef> = {};
-    await Promise.all(values.map(async (p) => void (refs[p.field] = await loaded.content.save(p.field, p.value))));
+    // In declaration order: the order of current.parameterNames.
+    const saved = await Promise.all(values.map((p) => loaded.content.save(p.field, p.value)));
+    const refs: Record<string, ArtifactRef> = Object.fromEntries(values.map((p, i) => [p.field, saved[i]!]));
     const preview = Object.fromEntries(values.map((p) => [p.name, jsonPreview(p.value)]));
     return { ok: true, refs, preview, steps, flowOptions: structuredClone(flowOptions) };
   } catch (error) {

@@ -13,10 +13,17 @@ export interface CurrentState {
   originRunId: string | null;
   isProduction: boolean;
   projectName: string | null;
+  /** `<project>.<branch>.<FlowName>`, as Metaflow's project_flow_name; null without @project. */
+  projectFlowName: string | null;
   branchName: string | null;
   namespace: string;
   username: string;
+  /** Class fields of the run's parameters. */
+  parameterNames: string[];
+  /** The user's `--tag` tags. */
   tags: string[];
+  /** `user:`, `project:`, `project_branch:` and `runtime:` tags, which only flowrun sets. */
+  systemTags: string[];
 }
 
 function state(): CurrentState {
@@ -43,8 +50,11 @@ export const current = {
   get originRunId() { return state().originRunId; },
   get isProduction() { return state().isProduction; },
   get projectName() { return state().projectName; },
+  get projectFlowName() { return state().projectFlowName; },
   get branchName() { return state().branchName; },
   get namespace() { return state().namespace; },
   get username() { return state().username; },
+  get parameterNames(): readonly string[] { return state().parameterNames; },
   get tags(): readonly string[] { return state().tags; },
+  get systemTags(): readonly string[] { return state().systemTags; },
 };

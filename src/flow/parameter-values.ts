@@ -1,7 +1,7 @@
 /**
- * Turns command-line strings into parameter values (run start, inside a worker, after
- * `current` is set so callable defaults can read it). Every mistake is a ParameterError
- * naming the flag and what is expected.
+ * Turns command-line (and FLOWRUN_RUN_*) strings into parameter values (run start, inside a
+ * worker, after `current` is set so callable defaults can read it). Every mistake is a
+ * ParameterError naming the flag and what is expected.
  */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -64,6 +64,16 @@ export interface ResolvedParameter {
   value: unknown;
 }
 
+/** The variable that sets parameter `name` when the command line does not (as METAFLOW_RUN_<NAME>). */
+export function parameterEnvVar(name: string): string {
+  return `FLOWRUN_RUN_${name.toUpperCase().replace(/-/g, "_")}`;
+}
+
+/** Raw values of the parameters set by FLOWRUN_RUN_* variables (an empty one sets nothing). */
+export function parametersFromEnv(names: readonly string[], env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  return Object.fromEntries(names.flatMap((name) => (env[parameterEnvVar(name)] ? [[name, env[parameterEnvVar(name)]!]] : [])));
+}
+
 /** Values for every declared parameter: from `raw` when given, else the (evaluated) default. */
 export function resolveParameterValues(declared: DeclaredParameter[], raw: Record<string, string | boolean>): ResolvedParameter[] {
   const known = new Set(declared.map((p) => p.descriptor.name));
@@ -75,21 +85,47 @@ export function resolveParameterValues(declared: DeclaredParameter[], raw: Recor
   }
   return declared.map(({ field, descriptor }) => {
     const { name } = descriptor;
-    let value: unknown;
-    if (name in raw) {
-      const given = raw[name]!;
-      const declaredDefault = typeof descriptor.default === "function" ? undefined : descriptor.default;
-      const type = descriptor.type ?? (declaredDefault === undefined ? (typeof descriptor.default === "function" ? typeOfValue((descriptor.default as () => unknown)()) : "String") : typeOfValue(declaredDefault));
-      value = coerceParameter(name, type, given);
-    } else {
-      value = typeof descriptor.default === "function" ? (descriptor.default as () => unknown)() : descriptor.default;
-      if (value === undefined && descriptor.required) {
-        throw new ParameterError(`missing required parameter --${name}`, { hint: descriptor.help ? `--${name}: ${descriptor.help}` : `pass --${name} VALUE` });
-      }
-    }
+    let value = name in raw ? coerceParameter(name, parameterType(descriptor), raw[name]!) : defaultValue(descriptor);
     if (descriptor.kind === "IncludeFile" && typeof value === "string") value = readIncludedFile(name, value);
+    if (descriptor.separator !== undefined) value = split(name, descriptor.separator, value);
     return { field, name, value: value === undefined ? null : value };
   });
+}
+
+function parameterType(descriptor: ParameterDescriptor): ParameterTypeName {
+  if (descriptor.type) return descriptor.type;
+  const { default: given } = descriptor;
+  if (typeof given === "function") return typeOfValue((given as () => unknown)());
+  return given === undefined ? "String" : typeOfValue(given);
+}
+
+/** A string default of a declared non-string type is parsed like a command-line value, as click does. */
+function defaultValue(descriptor: ParameterDescriptor): unknown {
+  const { name, type } = descriptor;
+  const value = typeof descriptor.default === "function" ? (descriptor.default as () => unknown)() : descriptor.default;
+  if (value === undefined && descriptor.required) {
+    throw new ParameterError(`missing required parameter --${name}`, { hint: descriptor.help ? `--${name}: ${descriptor.help}` : `pass --${name} VALUE` });
+  }
+  if (typeof value !== "string" || type === undefined || type === "String") return value;
+  try {
+    return coerceParameter(name, type, value);
+  } catch (error) {
+    throw new ParameterError(`the default of --${name}, ${JSON.stringify(value)}, is not a valid ${type} value`, {
+      hint: `fix the default in Parameter("${name}", ...) or pass --${name}`,
+      cause: error,
+    });
+  }
+}
+
+/** Metaflow's `separator`: a non-empty string becomes an array of strings; no value stays none. */
+function split(name: string, separator: string, value: unknown): unknown {
+  if (value === undefined || value === null || value === "") return value;
+  if (typeof value !== "string") {
+    throw new ParameterError(`--${name} has a separator but its value is a ${typeof value}, not a string`, {
+      hint: `make the default of --${name} a string such as "a${separator}b"`,
+    });
+  }
+  return value.split(separator);
 }
 
 function readIncludedFile(name: string, path: string): string {

@@ -48,8 +48,14 @@ export interface ParameterDescriptor {
   readonly default?: unknown;
   readonly help?: string;
   readonly required: boolean;
+  /** Splits a string value (given or default) into an array of strings, as Metaflow's `separator`. */
+  readonly separator?: string;
 }
 
+export function Parameter(
+  name: string,
+  options: CommonOptions & { separator: string; type?: StringConstructor; default?: string | (() => string) },
+): string[];
 export function Parameter<C extends ParameterType>(
   name: string,
   options: CommonOptions & { type: C; default?: ValueOf<C> | (() => ValueOf<C>) },
@@ -58,10 +64,13 @@ export function Parameter<T>(name: string, options: CommonOptions & { default: T
 export function Parameter(name: string, options?: CommonOptions): string;
 export function Parameter(
   name: string,
-  options: CommonOptions & { type?: ParameterType; default?: unknown } = {},
+  options: CommonOptions & { type?: ParameterType; default?: unknown; separator?: string } = {},
 ): unknown {
   if (!PARAMETER_NAME.test(name)) {
     throw new TypeError(`Parameter name "${name}" must start with a letter and hold only letters, digits, '-' and '_'`);
+  }
+  if (options.separator !== undefined && !isStringParameter(options)) {
+    throw new TypeError(`Parameter "${name}": a separator is only allowed for string parameters`);
   }
   const descriptor: ParameterDescriptor = {
     [PARAMETER_BRAND]: true,
@@ -71,8 +80,14 @@ export function Parameter(
     default: options.default,
     help: options.help,
     required: options.required ?? false,
+    separator: options.separator || undefined,
   };
   return descriptor;
+}
+
+/** Callable defaults count: what they return is checked when the run splits it. */
+function isStringParameter(options: { type?: ParameterType; default?: unknown }): boolean {
+  return (options.type === undefined || options.type === String) && ["undefined", "string", "function"].includes(typeof options.default);
 }
 
 /** A local file whose content (UTF-8 text) is stored as an artifact when the run starts. */

@@ -60,7 +60,8 @@ function decorator(d: DecoratorInfo): string {
 function parameterRow(p: ParameterInfo): string[] {
   const type = p.kind === "IncludeFile" ? "file" : (p.typeName ?? "auto");
   const value = p.required ? "required" : p.defaultText !== undefined ? `default: ${p.defaultText}` : "no default";
-  return [`--${p.name}`, type, value, p.help ?? ""];
+  const split = p.separator !== undefined ? `, split on ${JSON.stringify(p.separator)}` : "";
+  return [`--${p.name}`, `${type}${split}`, value, p.help ?? ""];
 }
 
 /** Left-aligned columns; the last column is free text and is not padded. */

@@ -193,14 +193,16 @@ function readParameters(file: string, sf: TS.SourceFile, cls: TS.ClassDeclaratio
     const options = optionsExpr && ts.isObjectLiteralExpression(optionsExpr) ? readObject(optionsExpr) : {};
     const def = options.default;
     const typeExpr = options.type;
+    const separator = options.separator ? stringLiteralValue(options.separator) : undefined;
     params.push({
       field,
       name: (nameArg && stringLiteralValue(nameArg)) ?? field,
       kind,
       defaultText: def?.getText(sf),
       help: options.help ? (stringLiteralValue(options.help) ?? options.help.getText(sf)) : undefined,
-      typeName: typeExpr ? typeExpr.getText(sf) : def && kind === "Parameter" ? inferType(def) : undefined,
+      typeName: typeExpr ? typeExpr.getText(sf) : def && kind === "Parameter" ? inferType(def) : separator !== undefined ? "String" : undefined,
       required: options.required?.kind === ts.SyntaxKind.TrueKeyword,
+      separator,
       loc: locOf(sf, file, member.name),
     });
   }

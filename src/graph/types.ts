@@ -76,6 +76,8 @@ export interface ParameterInfo {
   /** `String`, `Number`, `Boolean`, `JSONType` when written; else inferred from a literal default. */
   typeName?: string;
   required: boolean;
+  /** `separator`, when written as a string literal: the value is split into an array of strings. */
+  separator?: string;
   loc: SourceLocation;
 }
 
