@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { ArtifactError } from "../../src/errors.js";
 import { decodeArtifact, encodeArtifact } from "./artifact-codec.js";
 import type { StorageBackend } from "./storage-backend.js";
+import { writing } from "./write-failure.js";
 
 export const CHUNK_BYTES = 64 * 1024 * 1024;
 
@@ -65,19 +66,21 @@ export class ContentStore {
   async save(name: string, value: unknown): Promise<ArtifactRef> {
     const { encoding, bytes } = encodeArtifact(name, value);
     this.bytesMoved += bytes.byteLength;
-    if (bytes.byteLength <= CHUNK_BYTES) {
-      const hash = sha256(bytes);
-      await this.backend.putBlob(hash, bytes);
-      return { hash, encoding, size: bytes.byteLength };
-    }
-    const chunks: string[] = [];
-    for (let offset = 0; offset < bytes.byteLength; offset += CHUNK_BYTES) {
-      const chunk = bytes.subarray(offset, offset + CHUNK_BYTES);
-      const hash = sha256(chunk);
-      await this.backend.putBlob(hash, chunk);
-      chunks.push(hash);
-    }
-    return { hash: sha256(Buffer.from(`chunks:${chunks.join(",")}`)), encoding, size: bytes.byteLength, chunks };
+    return writing(`artifact '${name}'`, () => bytes.byteLength, async () => {
+      if (bytes.byteLength <= CHUNK_BYTES) {
+        const hash = sha256(bytes);
+        await this.backend.putBlob(hash, bytes);
+        return { hash, encoding, size: bytes.byteLength };
+      }
+      const chunks: string[] = [];
+      for (let offset = 0; offset < bytes.byteLength; offset += CHUNK_BYTES) {
+        const chunk = bytes.subarray(offset, offset + CHUNK_BYTES);
+        const hash = sha256(chunk);
+        await this.backend.putBlob(hash, chunk);
+        chunks.push(hash);
+      }
+      return { hash: sha256(Buffer.from(`chunks:${chunks.join(",")}`)), encoding, size: bytes.byteLength, chunks };
+    });
   }
 
   async load(ref: ArtifactRef, what: string): Promise<unknown> {

@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { open, type Database, type RootDatabase } from "lmdb";
 import { DatastoreError } from "../../src/errors.js";
 import type { StorageBackend } from "./storage-backend.js";
+import { localWriteFailure } from "./write-failure.js";
 
 const SYNC_INTERVAL_MS = 1000;
 
@@ -62,6 +63,7 @@ export class LmdbBackend implements StorageBackend {
   private readonly blobs: Database<Uint8Array, string>;
   private readonly records: Database<unknown, string>;
   private syncTimer: NodeJS.Timeout | undefined;
+  private flushFailure: unknown;
 
   constructor(readonly location: string) {
     try {
@@ -156,8 +158,13 @@ export class LmdbBackend implements StorageBackend {
 
   async close(): Promise<void> {
     clearTimeout(this.syncTimer);
-    this.sync();
-    await this.root.close();
+    try {
+      this.sync();
+    } catch (error) {
+      throw localWriteFailure(this.location, error);
+    } finally {
+      await this.root.close();
+    }
   }
 
   /** Flushes the data file to disk (the writes of every thread and process using it). */
@@ -172,14 +179,30 @@ export class LmdbBackend implements StorageBackend {
   }
 
   private async guard<T>(write: () => Promise<T>): Promise<T> {
-    this.syncTimer ??= setTimeout(() => this.sync(), SYNC_INTERVAL_MS).unref();
+    if (this.flushFailure) {
+      // Commits since the failed flush may not be on disk: the next write says so once.
+      const failure = this.flushFailure;
+      this.flushFailure = undefined;
+      throw localWriteFailure(this.location, failure);
+    }
+    this.syncTimer ??= setTimeout(() => this.flushInBackground(), SYNC_INTERVAL_MS).unref();
     try {
       return await write();
     } catch (error) {
-      throw new DatastoreError(`write to the local datastore ${this.location} failed: ${(error as Error).message}`, {
-        hint: "check free disk space and permissions",
-        cause: error,
-      });
+      // A failed commit rejects each of its writes with a generic "Commit failed" whose
+      // `commitError` is a promise rejecting with LMDB's reason (EIO, ENOSPC...); left
+      // unawaited, that rejection kills the thread (a worker: the whole run).
+      const commitError = (error as { commitError?: Promise<unknown> }).commitError;
+      const reason = commitError ? await commitError.then(() => error, (e: unknown) => e) : error;
+      throw localWriteFailure(this.location, reason);
+    }
+  }
+
+  private flushInBackground(): void {
+    try {
+      this.sync();
+    } catch (error) {
+      this.flushFailure = error;
     }
   }
 }

@@ -13,6 +13,7 @@
  */
 import type { ArtifactRef } from "../datastore/content-store.js";
 import type { StorageBackend } from "../datastore/storage-backend.js";
+import { writing } from "../datastore/write-failure.js";
 import type { DoneMarker, RunRecord, TaskRecord } from "./records.js";
 
 export type LogStream = "stdout" | "stderr";
@@ -23,7 +24,7 @@ export class MetadataStore {
   constructor(readonly backend: StorageBackend) {}
 
   async putRun(run: RunRecord): Promise<void> {
-    await this.backend.putRecords([{ key: `runs/${run.flow}/${run.runId}`, value: run }]);
+    await this.write(`the run record ${run.flow}/${run.runId}`, [{ key: `runs/${run.flow}/${run.runId}`, value: run }]);
   }
 
   async getRun(flow: string, runId: string): Promise<RunRecord | undefined> {
@@ -37,14 +38,14 @@ export class MetadataStore {
   }
 
   async putTask(task: TaskRecord): Promise<void> {
-    await this.backend.putRecords([{ key: taskKey(task), value: task }]);
+    await this.write(`the task record ${pathspecOf(task)}`, [{ key: taskKey(task), value: task }]);
   }
 
   /** The commit point of a successful task: its foreach elements and record, then its done-marker. */
   async commitTask(task: TaskRecord, foreachElements?: ArtifactRef[]): Promise<void> {
     const marker: DoneMarker = { attempt: task.attempt, finishedAt: task.finishedAt ?? new Date().toISOString() };
     const splits = foreachElements ? [{ key: `splits/${task.flow}/${task.runId}/${task.step}/${task.taskId}`, value: foreachElements }] : [];
-    await this.backend.putRecords([
+    await this.write(`the task record ${pathspecOf(task)}`, [
       ...splits,
       { key: taskKey(task), value: task },
       { key: `done/${task.flow}/${task.runId}/${task.step}/${task.taskId}`, value: marker },
@@ -77,12 +78,26 @@ export class MetadataStore {
 
   async appendLogs(chunks: ReadonlyArray<{ logKey: string; stream: LogStream; seq: number; text: string }>): Promise<void> {
     if (chunks.length === 0) return;
-    await this.backend.putRecords(chunks.map((c) => ({ key: `${c.logKey}/${c.stream}/${pad(c.seq)}`, value: c.text })));
+    const logs = [...new Set(chunks.map((c) => c.logKey.slice("logs/".length, c.logKey.lastIndexOf("/"))))];
+    await this.write(
+      `the output of ${logs[0]}${logs.length > 1 ? ` and ${logs.length - 1} more tasks` : ""}`,
+      chunks.map((c) => ({ key: `${c.logKey}/${c.stream}/${pad(c.seq)}`, value: c.text })),
+    );
+  }
+
+  /** One batch of records; a refused write names what it was and how big. */
+  private write(what: string, records: Array<{ key: string; value: unknown }>): Promise<void> {
+    const bytes = () => records.reduce((sum, { value }) => sum + Buffer.byteLength(JSON.stringify(value) ?? ""), 0);
+    return writing(what, bytes, () => this.backend.putRecords(records));
   }
 
   async readLog(logKey: string, stream: LogStream): Promise<string> {
     return (await this.backend.listRecords<string>(`${logKey}/${stream}/`)).map((r) => r.value).join("");
   }
+}
+
+function pathspecOf(task: Pick<TaskRecord, "flow" | "runId" | "step" | "taskId">): string {
+  return `${task.flow}/${task.runId}/${task.step}/${task.taskId}`;
 }
 
 export function taskKey(task: Pick<TaskRecord, "flow" | "runId" | "step" | "taskId">): string {
