@@ -4,8 +4,8 @@
  * its own hash: LMDB cannot hold a value over 2 GiB and S3 wants parts anyway). Equal values
  * produce equal refs and are stored once; a ref is all a task record keeps.
  */
-import { createHash } from "node:crypto";
 import { ArtifactError } from "../../src/errors.js";
+import { blobHash } from "./blob-hash.js";
 import { decodeArtifact, encodeArtifact } from "./artifact-codec.js";
 import type { StorageBackend } from "./storage-backend.js";
 import { writing } from "./write-failure.js";
@@ -20,10 +20,6 @@ export interface ArtifactRef {
   size: number;
   /** Present when the bytes are split; each is a blob hash, in order. */
   chunks?: string[];
-}
-
-function sha256(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
 }
 
 /** Backends that can read without awaiting (LMDB) let artifact getters stay synchronous. */
@@ -68,18 +64,18 @@ export class ContentStore {
     this.bytesMoved += bytes.byteLength;
     return writing(`artifact '${name}'`, () => bytes.byteLength, async () => {
       if (bytes.byteLength <= CHUNK_BYTES) {
-        const hash = sha256(bytes);
+        const hash = blobHash(bytes);
         await this.backend.putBlob(hash, bytes);
         return { hash, encoding, size: bytes.byteLength };
       }
       const chunks: string[] = [];
       for (let offset = 0; offset < bytes.byteLength; offset += CHUNK_BYTES) {
         const chunk = bytes.subarray(offset, offset + CHUNK_BYTES);
-        const hash = sha256(chunk);
+        const hash = blobHash(chunk);
         await this.backend.putBlob(hash, chunk);
         chunks.push(hash);
       }
-      return { hash: sha256(Buffer.from(`chunks:${chunks.join(",")}`)), encoding, size: bytes.byteLength, chunks };
+      return { hash: blobHash(Buffer.from(`chunks:${chunks.join(",")}`)), encoding, size: bytes.byteLength, chunks };
     });
   }
 
