@@ -6,8 +6,9 @@
  * needs no invalidation; files are written to a temporary name and renamed into place, so
  * a crash leaves either the whole blob or nothing under the blob's name. A file changed
  * since (a bad disk, a person) is caught on read: every read re-hashes the bytes (SHA-256:
- * ~1 ms per MB on its own, ~3 ms per MB on a freshly read file; `npm run bench -- blob-cache`), and a file that does not match is removed
- * and reported as a miss, so the caller downloads the blob again. The cache is
+ * ~1 ms per MB alone, ~3 ms per MB on a freshly read file; `npm run bench -- blob-cache`),
+ * and a file that does not match is removed and reported as a miss, so the caller
+ * downloads the blob again. The cache is
  * shared by every datastore on the machine: it only answers "what are the bytes of hash
  * H", never "does this datastore hold H" (that question always goes to the datastore).
  *
