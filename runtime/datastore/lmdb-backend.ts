@@ -104,6 +104,20 @@ export class LmdbBackend implements StorageBackend {
     return this.blobs.get(hash);
   }
 
+  /** Every blob's hash, in key order (a read snapshot: blobs written meanwhile may be missed). */
+  blobHashes(): Iterable<string> {
+    this.freshSnapshot();
+    return this.blobs.getKeys();
+  }
+
+  /**
+   * A consistent copy (one read snapshot, free pages left out) as `dir`/data.mdb; `dir`
+   * must exist and be empty. Writers are not held up while it is made.
+   */
+  async backup(dir: string): Promise<void> {
+    await this.root.backup(dir, true);
+  }
+
   async putRecords(records: ReadonlyArray<{ key: string; value: unknown }>): Promise<void> {
     await this.guard(() =>
       this.records.transaction(() => {

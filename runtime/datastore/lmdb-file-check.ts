@@ -79,7 +79,8 @@ export function checkedLmdbFileProblems(directory: string): string[] {
   } catch {
     // no marker (or an unreadable one): walk the whole file
   }
-  const sameFile = known.ino === String(stats.ino);
+  // LMDB never shrinks its file: a smaller one was replaced in place (a restored copy).
+  const sameFile = known.ino === String(stats.ino) && known.size !== undefined && stats.size >= BigInt(known.size);
   const unchanged = sameFile && known.size === String(stats.size) && known.mtimeNs === String(stats.mtimeNs);
   const checked = sameFile && known.txnid !== undefined ? { txnid: BigInt(known.txnid), unchanged } : undefined;
   const { problems, txnid } = examine(file, checked);
