@@ -171,7 +171,8 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
     try {
       await metadata.putRun(run);
     } catch (error) {
-      // The datastore went away (an S3 endpoint died): what committed is kept; say how to resume.
+      // The datastore went away (an S3 endpoint died) or cannot take even this small record
+      // (a full disk): the run still reads as running; what committed is kept; say how to resume.
       result.status = "failed";
       result.failures = [...outcome.failures, { pathspec: `${graph.className}/${runId}`, error: serializeError(error) }];
     }

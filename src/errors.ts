@@ -114,6 +114,15 @@ export class DatastoreError extends FlowrunError {
   }
 }
 
+/**
+ * The datastore refused a write: disk full, I/O error, read-only, over quota, or an S3
+ * write that failed after its retries. The message names the datastore, what was being
+ * written and how big. Exit code 2 on its own; inside a run it fails the run (exit 1).
+ */
+export class DatastoreWriteError extends DatastoreError {
+  override readonly code = "FLOWRUN_ERR_DATASTORE_WRITE";
+}
+
 /** A task failed: thrown by the step, worker exit, memory limit, timeout. */
 export class TaskFailedError extends FlowrunError {
   override readonly code = "FLOWRUN_ERR_TASK_FAILED";
@@ -128,6 +137,7 @@ const KNOWN: Record<string, new (message: string, options?: FlowrunErrorOptions)
   TransitionError,
   NotFoundError,
   DatastoreError,
+  DatastoreWriteError,
   TaskFailedError,
   TagError,
 };

@@ -4,10 +4,11 @@
  * its own hash: LMDB cannot hold a value over 2 GiB and S3 wants parts anyway). Equal values
  * produce equal refs and are stored once; a ref is all a task record keeps.
  */
-import { createHash } from "node:crypto";
 import { ArtifactError } from "../../src/errors.js";
+import { blobHash } from "./blob-hash.js";
 import { decodeArtifact, encodeArtifact } from "./artifact-codec.js";
 import type { StorageBackend } from "./storage-backend.js";
+import { writing } from "./write-failure.js";
 
 export const CHUNK_BYTES = 64 * 1024 * 1024;
 
@@ -19,10 +20,6 @@ export interface ArtifactRef {
   size: number;
   /** Present when the bytes are split; each is a blob hash, in order. */
   chunks?: string[];
-}
-
-function sha256(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
 }
 
 /** Backends that can read without awaiting (LMDB) let artifact getters stay synchronous. */
@@ -65,19 +62,21 @@ export class ContentStore {
   async save(name: string, value: unknown): Promise<ArtifactRef> {
     const { encoding, bytes } = encodeArtifact(name, value);
     this.bytesMoved += bytes.byteLength;
-    if (bytes.byteLength <= CHUNK_BYTES) {
-      const hash = sha256(bytes);
-      await this.backend.putBlob(hash, bytes);
-      return { hash, encoding, size: bytes.byteLength };
-    }
-    const chunks: string[] = [];
-    for (let offset = 0; offset < bytes.byteLength; offset += CHUNK_BYTES) {
-      const chunk = bytes.subarray(offset, offset + CHUNK_BYTES);
-      const hash = sha256(chunk);
-      await this.backend.putBlob(hash, chunk);
-      chunks.push(hash);
-    }
-    return { hash: sha256(Buffer.from(`chunks:${chunks.join(",")}`)), encoding, size: bytes.byteLength, chunks };
+    return writing(`artifact '${name}'`, () => bytes.byteLength, async () => {
+      if (bytes.byteLength <= CHUNK_BYTES) {
+        const hash = blobHash(bytes);
+        await this.backend.putBlob(hash, bytes);
+        return { hash, encoding, size: bytes.byteLength };
+      }
+      const chunks: string[] = [];
+      for (let offset = 0; offset < bytes.byteLength; offset += CHUNK_BYTES) {
+        const chunk = bytes.subarray(offset, offset + CHUNK_BYTES);
+        const hash = blobHash(chunk);
+        await this.backend.putBlob(hash, chunk);
+        chunks.push(hash);
+      }
+      return { hash: blobHash(Buffer.from(`chunks:${chunks.join(",")}`)), encoding, size: bytes.byteLength, chunks };
+    });
   }
 
   async load(ref: ArtifactRef, what: string): Promise<unknown> {

@@ -11,49 +11,44 @@
  * writes, and on close. A killed process loses nothing committed (the OS has the pages);
  * an OS crash can lose the last second of commits (see COMMIT-PROTOCOL.md).
  */
-import { accessSync, closeSync, constants, fdatasyncSync, mkdirSync, openSync, readSync } from "node:fs";
-import { endianness } from "node:os";
+import { accessSync, closeSync, constants, existsSync, fdatasyncSync, mkdirSync, openSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { open, type Database, type RootDatabase } from "lmdb";
 import { DatastoreError } from "../../src/errors.js";
+import { checkedLmdbFileProblems } from "./lmdb-file-check.js";
 import type { StorageBackend } from "./storage-backend.js";
+import { localWriteFailure } from "./write-failure.js";
 
 const SYNC_INTERVAL_MS = 1000;
 
 /** Larger values fail to commit (measured: 2047 MiB commits, 2049 MiB does not); callers chunk below this. */
 export const LMDB_MAX_VALUE_BYTES = 2047 * 1024 * 1024;
 
+/** How long a 0-byte data.mdb may stay empty while another process is creating it. */
+const EMPTY_FILE_GRACE_MS = 300;
+
 /**
- * lmdb-js 3.5 crashes the whole process (SIGSEGV in EnvWrap::closeEnv) when LMDB refuses to
- * open a data.mdb, so a corrupt datastore must be caught before `open`. This repeats LMDB's
- * own first check (mdb_env_read_header): page 0 is a meta page (P_META in the page flags)
- * whose meta starts with MDB_MAGIC, right after the 24-byte page header (pgno, txnid, pad,
- * flags, lower, upper). It costs one 32-byte read per open.
+ * lmdb-js trusts data.mdb: a corrupt meta page crashes it (SIGSEGV), a truncated file
+ * kills the process with SIGBUS, a garbage tree page aborts it (`IS_LEAF(mp)`). So the
+ * file is checked before `open` (lmdb-file-check.ts says what is and is not caught).
+ *
+ * A 0-byte data.mdb: LMDB writes its two meta pages within the `open` that creates the
+ * file, so an empty one is either being created by another process this instant, or
+ * cut to nothing (a copy that failed, a full disk, `: > data.mdb`). It is given a moment
+ * to fill, then reported: its runs, if it had any, are gone.
  */
 function assertLmdbDataFile(location: string): void {
   const file = join(location, "data.mdb");
-  let fd: number;
-  try {
-    fd = openSync(file, "r");
-  } catch {
-    return; // a new datastore: LMDB creates the file
+  if (!existsSync(file)) return; // a new datastore: LMDB creates the file
+  for (let waited = 0; statSync(file).size === 0 && waited < EMPTY_FILE_GRACE_MS; waited += 50) {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
   }
-  const header = Buffer.alloc(32);
-  let read: number;
-  try {
-    read = readSync(fd, header, 0, header.length, 0);
-  } finally {
-    closeSync(fd);
-  }
-  if (read === 0) return; // created but never written: LMDB initialises it
-  const le = endianness() === "LE";
-  const flags = read >= 20 ? (le ? header.readUInt16LE(18) : header.readUInt16BE(18)) : 0;
-  const magic = read >= 28 ? (le ? header.readUInt32LE(24) : header.readUInt32BE(24)) : 0;
-  if ((flags & 0x08) === 0 || magic !== 0xbeefc0de) {
-    throw new DatastoreError(`local datastore ${location} is corrupt: ${file} is not an LMDB file`, {
-      hint: "restore it from a backup, or point --datastore-root / FLOWRUN_DATASTORE_ROOT at another directory",
-    });
-  }
+  const problems = checkedLmdbFileProblems(location);
+  if (problems.length === 0) return;
+  const empty = statSync(file).size === 0;
+  throw new DatastoreError(`local datastore ${location} is corrupt: ${file}: ${problems[0]}`, {
+    hint: `restore ${file} from a copy (\`flowrun datastore backup\` makes one)${empty ? `; if this datastore never held runs, delete ${file}` : ""}, or point --datastore-root / FLOWRUN_DATASTORE_ROOT elsewhere`,
+  });
 }
 
 export class LmdbBackend implements StorageBackend {
@@ -62,6 +57,7 @@ export class LmdbBackend implements StorageBackend {
   private readonly blobs: Database<Uint8Array, string>;
   private readonly records: Database<unknown, string>;
   private syncTimer: NodeJS.Timeout | undefined;
+  private flushFailure: unknown;
 
   constructor(readonly location: string) {
     try {
@@ -106,6 +102,20 @@ export class LmdbBackend implements StorageBackend {
   /** LMDB reads are memory-mapped and synchronous: lazy artifact getters use this directly. */
   getBlobSync(hash: string): Uint8Array | undefined {
     return this.blobs.get(hash);
+  }
+
+  /** Every blob's hash, in key order (a read snapshot: blobs written meanwhile may be missed). */
+  blobHashes(): Iterable<string> {
+    this.freshSnapshot();
+    return this.blobs.getKeys();
+  }
+
+  /**
+   * A consistent copy (one read snapshot, free pages left out) as `dir`/data.mdb; `dir`
+   * must exist and be empty. Writers are not held up while it is made.
+   */
+  async backup(dir: string): Promise<void> {
+    await this.root.backup(dir, true);
   }
 
   async putRecords(records: ReadonlyArray<{ key: string; value: unknown }>): Promise<void> {
@@ -174,8 +184,13 @@ export class LmdbBackend implements StorageBackend {
 
   async close(): Promise<void> {
     clearTimeout(this.syncTimer);
-    this.sync();
-    await this.root.close();
+    try {
+      this.sync();
+    } catch (error) {
+      throw localWriteFailure(this.location, error);
+    } finally {
+      await this.root.close();
+    }
   }
 
   /** Flushes the data file to disk (the writes of every thread and process using it). */
@@ -190,14 +205,30 @@ export class LmdbBackend implements StorageBackend {
   }
 
   private async guard<T>(write: () => Promise<T>): Promise<T> {
-    this.syncTimer ??= setTimeout(() => this.sync(), SYNC_INTERVAL_MS).unref();
+    if (this.flushFailure) {
+      // Commits since the failed flush may not be on disk: the next write says so once.
+      const failure = this.flushFailure;
+      this.flushFailure = undefined;
+      throw localWriteFailure(this.location, failure);
+    }
+    this.syncTimer ??= setTimeout(() => this.flushInBackground(), SYNC_INTERVAL_MS).unref();
     try {
       return await write();
     } catch (error) {
-      throw new DatastoreError(`write to the local datastore ${this.location} failed: ${(error as Error).message}`, {
-        hint: "check free disk space and permissions",
-        cause: error,
-      });
+      // A failed commit rejects each of its writes with a generic "Commit failed" whose
+      // `commitError` is a promise rejecting with LMDB's reason (EIO, ENOSPC...); left
+      // unawaited, that rejection kills the thread (a worker: the whole run).
+      const commitError = (error as { commitError?: Promise<unknown> }).commitError;
+      const reason = commitError ? await commitError.then(() => error, (e: unknown) => e) : error;
+      throw localWriteFailure(this.location, reason);
+    }
+  }
+
+  private flushInBackground(): void {
+    try {
+      this.sync();
+    } catch (error) {
+      this.flushFailure = error;
     }
   }
 }

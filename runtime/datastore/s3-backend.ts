@@ -16,6 +16,7 @@ import { DatastoreError } from "../../src/errors.js";
 import { BlobCache, defaultBlobCacheDir } from "./blob-cache.js";
 import { bodyFailure, notJsonRecord, parseS3Root, readS3Settings, retrying, toDatastoreError, type S3Root, type S3Settings } from "./s3-errors.js";
 import type { StorageBackend } from "./storage-backend.js";
+import { asWriteFailure } from "./write-failure.js";
 
 /** Part size for multipart uploads and ranged downloads; also the multipart threshold. */
 const PART_SIZE = 16 * 1024 * 1024;
@@ -145,11 +146,15 @@ class S3Backend implements StorageBackend {
   }
 
   async putBlob(hash: string, bytes: Uint8Array): Promise<void> {
-    // A HEAD costs one round trip; re-uploading an unchanged 1 GB artifact costs far more.
-    if (!(await this.hasBlob(hash))) {
-      const key = this.blobKey(hash);
-      if (bytes.length > PART_SIZE) await this.putMultipart(key, bytes);
-      else await this.call("PutObject", key, () => this.client.send(new this.sdk.PutObjectCommand({ Bucket: this.root.bucket, Key: key, Body: bytes })));
+    try {
+      // A HEAD costs one round trip; re-uploading an unchanged 1 GB artifact costs far more.
+      if (!(await this.hasBlob(hash))) {
+        const key = this.blobKey(hash);
+        if (bytes.length > PART_SIZE) await this.putMultipart(key, bytes);
+        else await this.call("PutObject", key, () => this.client.send(new this.sdk.PutObjectCommand({ Bucket: this.root.bucket, Key: key, Body: bytes })));
+      }
+    } catch (error) {
+      throw asWriteFailure(error);
     }
     // Write-through: the next step on this machine usually reads what this one wrote.
     if (!(await this.cache.has(hash))) await this.cache.put(hash, bytes);
@@ -233,10 +238,14 @@ class S3Backend implements StorageBackend {
   async putRecords(records: ReadonlyArray<{ key: string; value: unknown }>): Promise<void> {
     // Encode everything first: a value that cannot be stored fails the batch before any write.
     const bodies = records.map(({ key, value }) => ({ key: this.recordKey(key), body: encodeRecord(key, value) }));
-    for (const { key, body } of bodies) {
-      await this.call("PutObject", key, () =>
-        this.client.send(new this.sdk.PutObjectCommand({ Bucket: this.root.bucket, Key: key, Body: body, ContentType: "application/json" })),
-      );
+    try {
+      for (const { key, body } of bodies) {
+        await this.call("PutObject", key, () =>
+          this.client.send(new this.sdk.PutObjectCommand({ Bucket: this.root.bucket, Key: key, Body: body, ContentType: "application/json" })),
+        );
+      }
+    } catch (error) {
+      throw asWriteFailure(error);
     }
   }
 

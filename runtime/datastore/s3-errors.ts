@@ -227,7 +227,9 @@ export function toDatastoreError(error: unknown, ctx: ErrorContext, env: NodeJS.
   return new DatastoreError(`${object}: S3 ${ctx.operation} failed: ${e.name ?? "Error"}${status ? ` (HTTP ${status})` : ""}: ${detail}`, {
     hint: status === 503 || status === 429
       ? "S3 is throttling: lower --max-workers, or retry later"
-      : "retry; if it persists, run with --debug to see the S3 error",
+      : status === 507
+        ? "the S3 server is out of storage: make room on it, then resume the run"
+        : "retry; if it persists, run with --debug to see the S3 error",
     cause: error,
   });
 }
@@ -266,7 +268,8 @@ function retryable(error: unknown): boolean {
   // The SDK already retried network errors: once more here would only slow down a dead endpoint.
   if (networkCode(error)) return false;
   const status = e?.$metadata?.httpStatusCode ?? 0;
-  return status === 429 || status >= 500 || e?.name === "SlowDown";
+  // 507 Insufficient Storage (a full MinIO) does not clear up within seconds of backoff.
+  return status === 429 || (status >= 500 && status !== 507) || e?.name === "SlowDown";
 }
 
 /**

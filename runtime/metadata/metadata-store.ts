@@ -16,6 +16,7 @@
  */
 import type { ArtifactRef } from "../datastore/content-store.js";
 import type { StorageBackend } from "../datastore/storage-backend.js";
+import { writing } from "../datastore/write-failure.js";
 import type { DoneMarker, Heartbeat, RunRecord, TaskRecord } from "./records.js";
 import { decodeTag, encodeTag } from "./run-tags.js";
 
@@ -30,12 +31,12 @@ export class MetadataStore {
   async createRun(run: RunRecord): Promise<void> {
     const where = `${run.flow}/${run.runId}`;
     const tags = [...new Set(run.tags)].map((tag) => ({ key: tagKey(run.flow, run.runId, encodeTag(tag, "added", where)), value: { tag } }));
-    await this.backend.putRecords([...tags, runRecord(run)]);
+    await this.write(`the run record ${where}`, [...tags, runRecord(run)]);
   }
 
   /** Rewrites the run's record; its tags are not part of it, so a concurrent `tag add` is never undone. */
   async putRun(run: RunRecord): Promise<void> {
-    await this.backend.putRecords([runRecord(run)]);
+    await this.write(`the run record ${run.flow}/${run.runId}`, [runRecord(run)]);
   }
 
   async getRun(flow: string, runId: string): Promise<RunRecord | undefined> {
@@ -74,7 +75,7 @@ export class MetadataStore {
    */
   async addTags(flow: string, runId: string, tags: readonly string[]): Promise<void> {
     const keys = tags.map((tag) => tagKey(flow, runId, encodeTag(tag, "added", `${flow}/${runId}`)));
-    await this.backend.putRecords(keys.map((key, i) => ({ key, value: { tag: tags[i] } })));
+    await this.write(`tags of ${flow}/${runId}`, keys.map((key, i) => ({ key, value: { tag: tags[i] } })));
   }
 
   /** Removing a tag the run does not have is a no-op. @throws TagError as `addTags`. */
@@ -91,7 +92,7 @@ export class MetadataStore {
   }
 
   async putHeartbeat(flow: string, runId: string, beat: Heartbeat): Promise<void> {
-    await this.backend.putRecords([{ key: `heartbeat/${flow}/${runId}`, value: beat }]);
+    await this.write(`the heartbeat of ${flow}/${runId}`, [{ key: `heartbeat/${flow}/${runId}`, value: beat }]);
   }
 
   async getHeartbeat(flow: string, runId: string): Promise<Heartbeat | undefined> {
@@ -99,14 +100,14 @@ export class MetadataStore {
   }
 
   async putTask(task: TaskRecord): Promise<void> {
-    await this.backend.putRecords([{ key: taskKey(task), value: task }]);
+    await this.write(`the task record ${pathspecOf(task)}`, [{ key: taskKey(task), value: task }]);
   }
 
   /** The commit point of a successful task: its foreach elements and record, then its done-marker. */
   async commitTask(task: TaskRecord, foreachElements?: ArtifactRef[]): Promise<void> {
     const marker: DoneMarker = { attempt: task.attempt, finishedAt: task.finishedAt ?? new Date().toISOString() };
     const splits = foreachElements ? [{ key: `splits/${task.flow}/${task.runId}/${task.step}/${task.taskId}`, value: foreachElements }] : [];
-    await this.backend.putRecords([
+    await this.write(`the task record ${pathspecOf(task)}`, [
       ...splits,
       { key: taskKey(task), value: task },
       { key: `done/${task.flow}/${task.runId}/${task.step}/${task.taskId}`, value: marker },
@@ -139,7 +140,17 @@ export class MetadataStore {
 
   async appendLogs(chunks: ReadonlyArray<{ logKey: string; stream: LogStream; seq: number; text: string }>): Promise<void> {
     if (chunks.length === 0) return;
-    await this.backend.putRecords(chunks.map((c) => ({ key: `${c.logKey}/${c.stream}/${pad(c.seq)}`, value: c.text })));
+    const logs = [...new Set(chunks.map((c) => c.logKey.slice("logs/".length, c.logKey.lastIndexOf("/"))))];
+    await this.write(
+      `the output of ${logs[0]}${logs.length > 1 ? ` and ${logs.length - 1} more tasks` : ""}`,
+      chunks.map((c) => ({ key: `${c.logKey}/${c.stream}/${pad(c.seq)}`, value: c.text })),
+    );
+  }
+
+  /** One batch of records; a refused write names what it was and how big. */
+  private write(what: string, records: Array<{ key: string; value: unknown }>): Promise<void> {
+    const bytes = () => records.reduce((sum, { value }) => sum + Buffer.byteLength(JSON.stringify(value) ?? ""), 0);
+    return writing(what, bytes, () => this.backend.putRecords(records));
   }
 
   /** A log's chunks in the order they were written, read as iterated (a 100 MB log is never held whole). */
@@ -161,6 +172,10 @@ function runRecord(run: RunRecord): { key: string; value: Omit<RunRecord, "tags"
 
 function tagKey(flow: string, runId: string, encodedTag: string): string {
   return `tags/${flow}/${runId}/${encodedTag}`;
+}
+
+function pathspecOf(task: Pick<TaskRecord, "flow" | "runId" | "step" | "taskId">): string {
+  return `${task.flow}/${task.runId}/${task.step}/${task.taskId}`;
 }
 
 export function taskKey(task: Pick<TaskRecord, "flow" | "runId" | "step" | "taskId">): string {

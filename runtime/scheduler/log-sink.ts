@@ -27,6 +27,8 @@ export class LogSink {
   private readonly tasks = new Map<string, TaskLog>();
   private pending: Array<{ logKey: string; stream: LogStream; seq: number; text: string }> = [];
   private timer: NodeJS.Timeout | undefined;
+  /** A store of output that failed, reported by the next `drain` (the flush timer has no caller to tell). */
+  private failure: unknown;
 
   constructor(
     readonly channelName: string,
@@ -42,7 +44,10 @@ export class LogSink {
     this.tasks.set(`${pathspec}#${attempt}`, { logKey, seq: 0, received: 0, partial: { stdout: "", stderr: "" } });
   }
 
-  /** Resolves once `count` messages of the attempt have arrived (the worker said how many it sent). */
+  /**
+   * Resolves once `count` messages of the attempt have arrived (the worker said how many it
+   * sent) and are stored; throws if storing any output since the last drain failed.
+   */
   async drain(pathspec: string, attempt: number, count: number): Promise<void> {
     const task = this.tasks.get(`${pathspec}#${attempt}`);
     if (task && task.received < count) {
@@ -59,6 +64,11 @@ export class LogSink {
     }
     this.tasks.delete(`${pathspec}#${attempt}`);
     await this.flush();
+    if (this.failure !== undefined) {
+      const failure = this.failure;
+      this.failure = undefined;
+      throw failure;
+    }
   }
 
   /** Stores a line the runtime itself reports for a task (e.g. why its worker died). */
@@ -66,12 +76,17 @@ export class LogSink {
     this.receive({ pathspec, attempt, stream, text });
   }
 
+  /** Stores what arrived so far; never throws (a failure is kept for `drain`). */
   async flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
     const batch = this.pending;
     this.pending = [];
-    if (batch.length > 0) await this.metadata.appendLogs(batch);
+    try {
+      await this.metadata.appendLogs(batch);
+    } catch (error) {
+      this.failure ??= error;
+    }
   }
 
   async close(): Promise<void> {

@@ -218,14 +218,19 @@ export class TaskScheduler {
         await metadata.putTask(record);
         this.retryOrFail(task, pathspec, response.error, retries, catchError !== undefined);
       }
-    });
+    }, response.ok ? undefined : response.error);
   }
 
-  /** Settles a dispatched task: whatever `work` does or throws, it stops counting as running. */
-  private async settle(task: PendingTask, pathspec: string, work: () => Promise<void>): Promise<void> {
+  /**
+   * Settles a dispatched task: whatever `work` does or throws, it stops counting as running.
+   * When storing a failed task's outcome fails too (a full disk), the task's own error is
+   * reported first: it is the cause.
+   */
+  private async settle(task: PendingTask, pathspec: string, work: () => Promise<void>, taskError?: SerializedError): Promise<void> {
     try {
       await work();
     } catch (error) {
+      if (taskError) this.fail(pathspec, taskError);
       this.fail(pathspec, serializeError(error));
     } finally {
       this.running--;

@@ -18,6 +18,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   dump: () => import("./commands/dump.js"),
   tag: () => import("./commands/tag.js"),
   env: () => import("./commands/env.js"),
+  datastore: () => import("./commands/datastore.js"),
 };
 
 const USAGE = `flowrun — run TypeScript flows as DAGs with versioned artifacts
@@ -33,6 +34,7 @@ Usage:
   flowrun dump PATHSPEC [--artifact NAME]                artifacts of a run, step or task
   flowrun tag add|remove PATHSPEC TAG...                 tag a run
   flowrun env list|clean|path                            dependency environments
+  flowrun datastore backup DIR | verify                  copy or check the local datastore
   flowrun <flow.ts> --help                               the flow's parameters
 
 Run options: --max-workers N (16) --max-num-splits N (10000) --datastore local|s3

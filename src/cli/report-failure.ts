@@ -13,14 +13,18 @@ export function userFrames(stack: string | undefined): string[] {
   if (!stack) return [];
   return stack
     .split("\n")
-    .filter((line) => /^\s+at /.test(line))
+    // A frame without a file (`at async Promise.all (index 1)`) points at nothing to open.
+    .filter((line) => /^\s+at .*[/\\]/.test(line))
     .filter((line) => !/node:internal|node_modules\//.test(line) && !FLOWRUN_DIRS.some((dir) => line.includes(dir)))
     .slice(0, 5);
 }
 
 /** `flags`: the datastore options the run was given, repeated in the suggested commands. */
 export function printFailure(result: RunFlowResult, flowFile: string, flags = ""): void {
-  const failure = result.failures[0];
+  // The run's own record failed to update last (a full disk): report it after the task's failure.
+  const runPathspec = `${result.flow}/${result.runId}`;
+  const recordFailure = result.failures.find((f) => f.pathspec === runPathspec);
+  const failure = result.failures.find((f) => f !== recordFailure);
   const out: string[] = [];
   if (failure) {
     const { error } = failure;
@@ -28,6 +32,10 @@ export function printFailure(result: RunFlowResult, flowFile: string, flags = ""
     out.push(...userFrames(error.stack).map((line) => `    ${line.trim()}`));
     if (error.hint) out.push(`  hint: ${error.hint}`);
     out.push(`  Logs:   ${cliName()} logs ${failure.pathspec}${flags}`);
+  }
+  if (recordFailure) {
+    out.push(`  ${runPathspec}: ${recordFailure.error.message}`);
+    out.push("  The run could not be marked as ended, so it still shows as running; the tasks that finished are kept.");
   }
   if (result.status === "cancelled") out.push("  The run was cancelled; the tasks that finished are kept.");
   out.push(`  Resume: ${cliName()} resume ${flowFile} --origin-run-id ${result.runId}${flags}`);

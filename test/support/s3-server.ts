@@ -47,6 +47,12 @@ export interface StartS3ServerOptions {
   bucket?: string;
   /** Reuse the data of an earlier server; it is then not deleted by `stop()`. */
   directory?: string;
+  /**
+   * Object bytes the server accepts in all (PUT and POST bodies, by Content-Length); past
+   * that it answers every write 507 XMinioStorageFull, as MinIO does when its disk is full.
+   * (s3rver itself, on a full disk, acknowledges the write and then crashes.)
+   */
+  storageLimitBytes?: number;
 }
 
 // Runs in the child (CommonJS, plain JS: no tsx start-up cost). configureBuckets keeps the
@@ -60,7 +66,22 @@ const server = new S3rver({
 });
 process.on("message", (m) => process.send({ flushed: m.flush }));
 process.on("disconnect", () => process.exit(0)); // the test process died: do not linger
+const limit = Number(process.env.S3RVER_STORAGE_LIMIT || Infinity);
+let stored = 0;
 server.run().then(({ port }) => {
+  const [handle] = server.httpServer.listeners("request");
+  server.httpServer.removeAllListeners("request");
+  server.httpServer.on("request", (req, res) => {
+    const size = req.method === "PUT" || req.method === "POST" ? Number(req.headers["content-length"] || 0) : 0;
+    if (stored + size > limit) {
+      req.resume();
+      res.writeHead(507, { "content-type": "application/xml" });
+      return res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>XMinioStorageFull</Code>' +
+        "<Message>Storage backend has reached its minimum free drive threshold. Please delete a few objects to proceed.</Message></Error>");
+    }
+    stored += size;
+    handle.call(server.httpServer, req, res);
+  });
   server.httpServer.prependListener("request", (req) => process.send({ m: req.method, u: req.url }));
   process.send({ ready: port });
 }, (err) => { console.error(err); process.exit(1); });
@@ -79,6 +100,7 @@ export async function startS3Server(options: StartS3ServerOptions = {}): Promise
       S3RVER_MAIN: createRequire(import.meta.url).resolve("s3rver"),
       S3RVER_DIR: directory,
       S3RVER_BUCKET: bucket,
+      S3RVER_STORAGE_LIMIT: options.storageLimitBytes === undefined ? "" : String(options.storageLimitBytes),
     },
   });
   let stderr = "";
