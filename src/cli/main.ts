@@ -14,6 +14,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   show: () => import("./commands/show.js"),
   "output-dot": () => import("./commands/output-dot.js"),
   runs: () => import("./commands/runs.js"),
+  flows: () => import("./commands/flows.js"),
   logs: () => import("./commands/logs.js"),
   dump: () => import("./commands/dump.js"),
   tag: () => import("./commands/tag.js"),
@@ -28,7 +29,8 @@ Usage:
   flowrun check <flow.ts>                                validate the graph and lint the flow
   flowrun show <flow.ts>                                 steps, transitions, parameters
   flowrun output-dot <flow.ts>                           the graph as Graphviz DOT
-  flowrun runs [FLOW]                                    list runs
+  flowrun runs [FLOW] [--tag T]... [--status S] [--limit N]   list runs, newest first
+  flowrun flows                                          flows with runs, and their latest run
   flowrun logs PATHSPEC [--stderr]                       a task's (or step's) output
   flowrun dump PATHSPEC [--artifact NAME]                artifacts of a run, step or task
   flowrun tag add|remove PATHSPEC TAG...                 tag a run
