@@ -1,5 +1,10 @@
-/** Which datastore a command or the client uses: flags, then FLOWRUN_* variables, then `.flowrun/`. */
-import { resolve } from "node:path";
+/**
+ * Which datastore a command or the client uses: flags, then FLOWRUN_* variables, then the
+ * nearest `.flowrun/` walking up from the working directory (as git finds `.git`), else
+ * `.flowrun/` in the working directory.
+ */
+import { statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import type { DatastoreConfig } from "../runtime/datastore/storage-backend.js";
 import { UsageError } from "./errors.js";
 
@@ -25,5 +30,14 @@ export function datastoreConfig(flags: { datastore?: string; root?: string } = {
   if (root?.startsWith("s3://")) {
     throw new UsageError(`--datastore-root ${root} is an S3 location but the datastore is local`, { hint: "add --datastore s3" });
   }
-  return { kind, root: resolve(root ?? ".flowrun") };
+  return { kind, root: root === undefined ? localDatastoreRoot() : resolve(root) };
+}
+
+/** The nearest `.flowrun/` directory at or above `from`; `from/.flowrun` (to be created) if there is none. */
+export function localDatastoreRoot(from = process.cwd()): string {
+  for (let dir = resolve(from); ; dir = dirname(dir)) {
+    const candidate = join(dir, ".flowrun");
+    if (statSync(candidate, { throwIfNoEntry: false })?.isDirectory()) return candidate;
+    if (dirname(dir) === dir) return join(resolve(from), ".flowrun");
+  }
 }
