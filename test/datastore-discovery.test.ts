@@ -37,6 +37,7 @@ test("a run started in a subdirectory is stored in the project's .flowrun/, and 
   assert.ok(!existsSync(join(flows, ".flowrun")), "no .flowrun/ in flows/");
   assert.ok(existsSync(join(project, ".flowrun", "data.mdb")), "the project's store holds the run");
   assert.match(run.stdout, new RegExp(`datastore: ${project.replaceAll("/", "\\/")}/\\.flowrun\\b`));
+  assert.ok(run.stdout.includes(`Run.get("IncludeNotesFlow/${runId}")`), "a script in the project finds the store: the hint needs no datastore");
 });
 
 test("`flowrun runs` from another subdirectory lists it", async () => {
