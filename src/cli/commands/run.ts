@@ -10,6 +10,7 @@ import { ParameterError, UsageError } from "../../errors.js";
 import { intOption, parseArgv, stringOption, type OptionSpec, type ParsedArgs } from "../argv.js";
 import type { RunRecord } from "../../../runtime/metadata/records.js";
 import { parseWithDecorators } from "../with-decorators.js";
+import { didYouMean } from "../did-you-mean.js";
 import { printFailure } from "../report-failure.js";
 import { cliName } from "../cli-name.js";
 import { datastoreFlags } from "../resume-hint.js";
@@ -45,8 +46,9 @@ export async function run(argv: string[]): Promise<number> {
   for (const { name, value } of args.extra) {
     if (!params.has(name)) {
       const valid = [...params.keys()].map((n) => `--${n}`);
+      const suggestion = didYouMean(name, [...params.keys(), ...Object.keys(RUN_OPTIONS)], "--");
       throw new (valid.length ? ParameterError : UsageError)(`unknown option --${name}`, {
-        hint: `${valid.length ? `parameters of ${graph.className}: ${valid.join(", ")}; ` : ""}run options: ${Object.keys(RUN_OPTIONS).map((n) => `--${n}`).join(" ")}`,
+        hint: suggestion ?? `${valid.length ? `parameters of ${graph.className}: ${valid.join(", ")}; ` : ""}run options: ${Object.keys(RUN_OPTIONS).map((n) => `--${n}`).join(" ")}`,
       });
     }
     rawParameters[name] = value;
