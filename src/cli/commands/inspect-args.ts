@@ -19,7 +19,8 @@ export function parseInspectArgs(argv: string[], spec: Record<string, OptionSpec
   const args = parseArgv(argv, options);
   if (args.extra.length > 0) {
     const { name } = args.extra[0]!;
-    throw new UsageError(`unknown option --${name}`, { hint: `${didYouMean(name, Object.keys(options), "--") ?? `options: ${Object.keys(options).map((o) => `--${o}`).join(" ")}`}` });
+    const suggestion = didYouMean(name, Object.keys(options), "--");
+    throw new UsageError(`unknown option --${name}`, { hint: `${suggestion ? `${suggestion} ` : ""}options: ${Object.keys(options).map((o) => `--${o}`).join(" ")}` });
   }
   // Commands given an explicit pathspec read any namespace; `runs` filters by --namespace.
   if (args.options["all-namespaces"]) namespace(null);

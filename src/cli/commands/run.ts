@@ -48,7 +48,7 @@ export async function run(argv: string[]): Promise<number> {
       const valid = [...params.keys()].map((n) => `--${n}`);
       const suggestion = didYouMean(name, [...params.keys(), ...Object.keys(RUN_OPTIONS)], "--");
       throw new (valid.length ? ParameterError : UsageError)(`unknown option --${name}`, {
-        hint: suggestion ?? `${valid.length ? `parameters of ${graph.className}: ${valid.join(", ")}; ` : ""}run options: ${Object.keys(RUN_OPTIONS).map((n) => `--${n}`).join(" ")}`,
+        hint: `${suggestion ? `${suggestion} ` : ""}${valid.length ? `parameters of ${graph.className}: ${valid.join(", ")}; ` : ""}run options: ${Object.keys(RUN_OPTIONS).map((n) => `--${n}`).join(" ")}`,
       });
     }
     rawParameters[name] = value;
