@@ -1,9 +1,30 @@
-/** Which datastore a command or the client uses: flags, then FLOWRUN_* variables, then `.flowrun/`. */
-import { resolve } from "node:path";
+/**
+ * Which datastore a command or the client uses: flags, then (inside a task) the run's own,
+ * then FLOWRUN_* variables, then the
+ * nearest `.flowrun/` walking up from the working directory (as git finds `.git`), else
+ * `.flowrun/` in the working directory.
+ */
+import { statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import type { DatastoreConfig } from "../runtime/datastore/storage-backend.js";
 import { UsageError } from "./errors.js";
 
+const TASK_DATASTORE = Symbol.for("flowrun.taskDatastore");
+type Holder = { [TASK_DATASTORE]?: DatastoreConfig };
+
+/**
+ * Inside a task, the run's datastore is the default: a step calling `new Flow("Other")` reads
+ * where its own run lives, whatever the environment or the working directory hold. Set by the
+ * worker before it imports the flow; kept on a global symbol so every copy of flowrun loaded
+ * in that thread agrees.
+ */
+export function setTaskDatastore(config: DatastoreConfig): void {
+  (globalThis as Holder)[TASK_DATASTORE] = config;
+}
+
 export function datastoreConfig(flags: { datastore?: string; root?: string } = {}): DatastoreConfig {
+  const task = (globalThis as Holder)[TASK_DATASTORE];
+  if (task && flags.datastore === undefined && flags.root === undefined) return task;
   const kind = flags.datastore ?? process.env.FLOWRUN_DATASTORE ?? "local";
   if (kind !== "local" && kind !== "s3") {
     throw new UsageError(`unknown datastore "${kind}"`, { hint: "use --datastore local or --datastore s3 (or FLOWRUN_DATASTORE)" });
@@ -25,5 +46,14 @@ export function datastoreConfig(flags: { datastore?: string; root?: string } = {
   if (root?.startsWith("s3://")) {
     throw new UsageError(`--datastore-root ${root} is an S3 location but the datastore is local`, { hint: "add --datastore s3" });
   }
-  return { kind, root: resolve(root ?? ".flowrun") };
+  return { kind, root: root === undefined ? localDatastoreRoot() : resolve(root) };
+}
+
+/** The nearest `.flowrun/` directory at or above `from`; `from/.flowrun` (to be created) if there is none. */
+export function localDatastoreRoot(from = process.cwd()): string {
+  for (let dir = resolve(from); ; dir = dirname(dir)) {
+    const candidate = join(dir, ".flowrun");
+    if (statSync(candidate, { throwIfNoEntry: false })?.isDirectory()) return candidate;
+    if (dirname(dir) === dir) return join(resolve(from), ".flowrun");
+  }
 }

@@ -8,6 +8,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { FlowDefinitionError, FlowrunError, serializeError, type SerializedError } from "../../src/errors.js";
 import { setCurrentState } from "../../src/flow/current.js";
+import { setTaskDatastore } from "../../src/datastore-config.js";
 import { isFlowClass, type FlowSpec } from "../../src/flow/flowspec.js";
 import { classMetadata, flowOptionsOf, stepsOf } from "../../src/flow/registry.js";
 import { declaredParameters, resolveParameterValues } from "../../src/flow/parameter-values.js";
@@ -36,6 +37,7 @@ export interface LoadedFlow {
 export async function createTaskHandler(setup: WorkerSetup): Promise<(request: WorkerRequest) => Promise<WorkerResponse>> {
   installLogCapture(setup.logChannel);
   installChildProcessTracking();
+  setTaskDatastore(setup.datastore);
   let loaded: LoadedFlow | undefined;
   let loadError: SerializedError | undefined;
   try {

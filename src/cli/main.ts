@@ -4,6 +4,8 @@
  * and `--help` do not pay for the worker pool or the datastore.
  */
 import { FlowrunError } from "../errors.js";
+import { COMMAND_HELP } from "./command-help.js";
+import { didYouMean } from "./did-you-mean.js";
 
 type Command = { run(args: string[]): Promise<number> };
 
@@ -14,6 +16,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   show: () => import("./commands/show.js"),
   "output-dot": () => import("./commands/output-dot.js"),
   runs: () => import("./commands/runs.js"),
+  flows: () => import("./commands/flows.js"),
   logs: () => import("./commands/logs.js"),
   dump: () => import("./commands/dump.js"),
   tag: () => import("./commands/tag.js"),
@@ -29,13 +32,15 @@ Usage:
   flowrun check <flow.ts>                                validate the graph and lint the flow
   flowrun show <flow.ts>                                 steps, transitions, parameters
   flowrun output-dot <flow.ts>                           the graph as Graphviz DOT
-  flowrun runs [FLOW]                                    list runs
+  flowrun runs [FLOW] [--tag T]... [--status S] [--limit N]   list runs, newest first
+  flowrun flows                                          flows with runs, and their latest run
   flowrun logs PATHSPEC [--stderr]                       a task's (or step's) output
   flowrun dump PATHSPEC [--artifact NAME]                artifacts of a run, step or task
   flowrun tag add|remove PATHSPEC TAG...                 tag a run
   flowrun env list|clean|path                            dependency environments
   flowrun datastore backup DIR | verify                  copy or check the local datastore
   flowrun <flow.ts> --help                               the flow's parameters
+  flowrun <command> --help | --version                   a command's usage and options; flowrun's version
 
 Run options: --max-workers N (16) --max-num-splits N (10000) --datastore local|s3
   --datastore-root PATH|s3://bucket/prefix --production --branch NAME --tag T
@@ -49,8 +54,7 @@ async function main(argv: string[]): Promise<number> {
     return first ? 0 : 2;
   }
   if (first === "--version") {
-    const { createRequire } = await import("node:module");
-    process.stdout.write(`${createRequire(import.meta.url)("../../package.json").version}\n`);
+    process.stdout.write(`${(await import("./package-version.js")).packageVersion()}\n`);
     return 0;
   }
   if (/\.[cm]?[jt]sx?$/.test(first) && !COMMANDS[first]) {
@@ -59,14 +63,17 @@ async function main(argv: string[]): Promise<number> {
   }
   const load = COMMANDS[first];
   if (!load) {
-    process.stderr.write(`flowrun: unknown command "${first}"\n  hint: one of ${Object.keys(COMMANDS).join(", ")}; flowrun --help lists them\n`);
+    const suggestion = didYouMean(first, Object.keys(COMMANDS));
+    process.stderr.write(`flowrun: unknown command "${first}"\n  hint: ${suggestion ? `${suggestion} ` : ""}one of ${Object.keys(COMMANDS).join(", ")}; flowrun --help lists them\n`);
     return 2;
   }
-  if (rest.includes("--help") && first !== "run") {
-    process.stdout.write(`${USAGE}\n`);
+  // `flowrun run flow.ts --help` describes the flow; `flowrun run --help`, the command.
+  const flowGiven = first === "run" && rest[0] !== undefined && !rest[0].startsWith("-");
+  if (flowGiven && rest.slice(1).includes("--help")) return (await import("./commands/flow-help.js")).run([rest[0]!]);
+  if (!flowGiven && (rest.includes("--help") || rest.includes("-h"))) {
+    process.stdout.write(`${COMMAND_HELP[first] ?? USAGE}\n`);
     return 0;
   }
-  if (first === "run" && rest[1] === "--help") return (await import("./commands/flow-help.js")).run([rest[0]!]);
   return (await load()).run(rest);
 }
 

@@ -10,18 +10,23 @@ import { observedStatus } from "../../runtime/metadata/run-liveness.js";
 import type { DatastoreConfig } from "../../runtime/datastore/storage-backend.js";
 import { clientDatastore, type ClientDatastore } from "./client-datastore.js";
 import { getNamespace, inNamespace } from "./namespace.js";
+import { Lineage, type LinkedTask } from "./lineage.js";
+import { allTags, visibleRuns } from "./visible-runs.js";
 
 export interface ClientOptions {
   /** Read this datastore instead of the one FLOWRUN_DATASTORE* / `.flowrun/` names. */
   datastore?: DatastoreConfig;
 }
 
-function allTags(run: RunRecord): string[] {
-  return [...run.systemTags, ...run.tags];
-}
-
 function namespaceHint(): string {
   return `the current namespace is ${JSON.stringify(getNamespace())}; call namespace(null) to see every run`;
+}
+
+/** The flows with at least one run in the current namespace, by name (Metaflow's `Metaflow().flows`). */
+export async function listFlows(options: ClientOptions = {}): Promise<Flow[]> {
+  const store = await clientDatastore(options.datastore);
+  const names = new Set((await visibleRuns(store.metadata)).map((r) => r.flow));
+  return [...names].sort().map((name) => new Flow(name, options));
 }
 
 export class Flow {
@@ -31,11 +36,14 @@ export class Flow {
     return this.name;
   }
 
-  /** Runs in the current namespace, newest first. */
-  async runs(): Promise<Run[]> {
+  toString(): string {
+    return this.pathspec;
+  }
+
+  /** Runs in the current namespace, newest first; with `tags`, only the runs having all of them. */
+  async runs(filter: { tags?: readonly string[] } = {}): Promise<Run[]> {
     const store = await clientDatastore(this.options.datastore);
-    const records = await store.metadata.listRuns(this.name);
-    const visible = records.filter((r) => r.flow === this.name && inNamespace(allTags(r))).reverse();
+    const visible = await visibleRuns(store.metadata, { flow: this.name, tags: filter.tags });
     return Promise.all(visible.map(async (r) => new Run(r, store, await observedStatus(store.metadata, r))));
   }
 
@@ -52,9 +60,21 @@ export class Flow {
   }
 }
 
+/** What the steps and tasks read through one `Run` share. */
+interface RunScope {
+  store: ClientDatastore;
+  /** The run's tags when it was read: steps and tasks carry them, as in Metaflow. */
+  tags: readonly string[];
+  lineage: Lineage;
+}
+
 export class Run {
+  private readonly lineage: Lineage;
+
   /** @internal */
-  constructor(private record: RunRecord, private readonly store: ClientDatastore, private readonly observed: ObservedRunStatus) {}
+  constructor(private record: RunRecord, private readonly store: ClientDatastore, private readonly observed: ObservedRunStatus) {
+    this.lineage = new Lineage(store.metadata, record.flow, record.runId);
+  }
 
   /** `Run.get("Flow/runId")` */
   static async get(pathspec: string, options: ClientOptions = {}): Promise<Run> {
@@ -72,6 +92,7 @@ export class Run {
   get id(): string { return this.record.runId; }
   get flow(): string { return this.record.flow; }
   get pathspec(): string { return `${this.record.flow}/${this.record.runId}`; }
+  toString(): string { return this.pathspec; }
   /** `crashed`: marked running, but the process that ran it is gone (killed, or its machine went down). */
   get status(): ObservedRunStatus { return this.observed; }
   get successful(): boolean { return this.record.status === "succeeded"; }
@@ -126,7 +147,7 @@ export class Run {
       if (!byStep.has(task.step)) byStep.set(task.step, []);
       byStep.get(task.step)!.push(task);
     }
-    return [...byStep].map(([name, records]) => new Step(this.pathspec, name, records, this.store));
+    return [...byStep].map(([name, records]) => new Step(this.pathspec, name, records, this.scope()));
   }
 
   async step(name: string): Promise<Step> {
@@ -134,7 +155,11 @@ export class Run {
     if (records.length === 0) {
       throw new NotFoundError(`step ${this.pathspec}/${name} has no tasks`, { where: `${this.pathspec}/${name}`, hint: "check the step name; `flowrun dump` lists a run's steps" });
     }
-    return new Step(this.pathspec, name, records.sort((a, b) => Number(a.taskId) - Number(b.taskId)), this.store);
+    return new Step(this.pathspec, name, records.sort((a, b) => Number(a.taskId) - Number(b.taskId)), this.scope());
+  }
+
+  private scope(): RunScope {
+    return { store: this.store, tags: this.tags, lineage: this.lineage };
   }
 
   /** The task of the `end` step (where a run's results are). */
@@ -155,16 +180,17 @@ export class Run {
 
 export class Step {
   /** @internal */
-  constructor(readonly runPathspec: string, readonly name: string, private readonly records: TaskRecord[], private readonly store: ClientDatastore) {}
+  constructor(readonly runPathspec: string, readonly name: string, private readonly records: TaskRecord[], private readonly scope: RunScope) {}
 
   get pathspec(): string { return `${this.runPathspec}/${this.name}`; }
+  toString(): string { return this.pathspec; }
+  /** The run's tags. */
+  get tags(): string[] { return [...this.scope.tags]; }
 
   /** Tasks in foreach index order (then task ID). */
   async tasks(): Promise<Task[]> {
-    const done = await this.store.metadata.doneTasks(this.records[0]!.flow, this.records[0]!.runId, this.name);
-    return [...this.records]
-      .sort((a, b) => compareStacks(a, b) || Number(a.taskId) - Number(b.taskId))
-      .map((r) => new Task(r, done.has(`${r.step}/${r.taskId}`), this.store));
+    const done = await this.scope.store.metadata.doneTasks(this.records[0]!.flow, this.records[0]!.runId, this.name);
+    return sortTasks(this.records.map((record) => ({ record, successful: done.has(`${record.step}/${record.taskId}`) }))).map((t) => new Task(t, this.scope));
   }
 
   /** The step's task; for a foreach step, its first split. */
@@ -174,6 +200,10 @@ export class Step {
     if (!task) throw new NotFoundError(`task ${this.pathspec}/${id} does not exist`, { where: this.pathspec });
     return task;
   }
+}
+
+function sortTasks(tasks: LinkedTask[]): LinkedTask[] {
+  return tasks.sort((a, b) => compareStacks(a.record, b.record) || Number(a.record.taskId) - Number(b.record.taskId));
 }
 
 /** Orders tasks by their split indices, outermost first (a nested foreach's cells by row, then cell). */
@@ -187,8 +217,16 @@ function compareStacks(a: TaskRecord, b: TaskRecord): number {
 }
 
 export class Task {
+  private readonly record: TaskRecord;
+  readonly successful: boolean;
+  private readonly store: ClientDatastore;
+
   /** @internal */
-  constructor(private readonly record: TaskRecord, readonly successful: boolean, private readonly store: ClientDatastore) {}
+  constructor(task: LinkedTask, private readonly scope: RunScope) {
+    this.record = task.record;
+    this.successful = task.successful;
+    this.store = scope.store;
+  }
 
   static async get(pathspec: string, options: ClientOptions = {}): Promise<Task> {
     const [flow, runId, step, taskId] = pathspec.split("/");
@@ -199,6 +237,9 @@ export class Task {
   get id(): string { return this.record.taskId; }
   get step(): string { return this.record.step; }
   get pathspec(): string { return `${this.record.flow}/${this.record.runId}/${this.record.step}/${this.record.taskId}`; }
+  toString(): string { return this.pathspec; }
+  /** The run's tags. */
+  get tags(): string[] { return [...this.scope.tags]; }
   /** Position in the innermost foreach, or null outside one. */
   get index(): number | null { return this.record.foreachStack.filter((f) => f.kind === "foreach").at(-1)?.index ?? null; }
   get attempt(): number { return this.record.attempt; }
@@ -209,6 +250,16 @@ export class Task {
   get startedAt(): Date { return new Date(this.record.startedAt); }
   get durationMs(): number | null { return this.record.durationMs ?? null; }
   get metadata(): Readonly<TaskRecord> { return this.record; }
+
+  /** The tasks this one ran after: none for `start`, one per input for a join, in input order. */
+  async parentTasks(): Promise<Task[]> {
+    return (await this.scope.lineage.parents(this.record)).map((t) => new Task(t, this.scope));
+  }
+
+  /** The tasks that ran after this one (a foreach split's in index order); none for `end`. */
+  async childTasks(): Promise<Task[]> {
+    return sortTasks(await this.scope.lineage.children(this.record)).map((t) => new Task(t, this.scope));
+  }
 
   artifactNames(): string[] {
     return Object.keys(this.record.artifacts ?? {});

@@ -4,6 +4,7 @@ import { UsageError } from "../../errors.js";
 import { parseArgv, stringOption, type OptionSpec, type ParsedArgs } from "../argv.js";
 import type { DatastoreConfig } from "../../../runtime/datastore/storage-backend.js";
 import { namespace } from "../../client/namespace.js";
+import { didYouMean } from "../did-you-mean.js";
 
 const DATASTORE_OPTIONS: Record<string, OptionSpec> = {
   datastore: { value: true },
@@ -14,8 +15,13 @@ const DATASTORE_OPTIONS: Record<string, OptionSpec> = {
 };
 
 export function parseInspectArgs(argv: string[], spec: Record<string, OptionSpec> = {}): ParsedArgs & { datastore: DatastoreConfig } {
-  const args = parseArgv(argv, { ...DATASTORE_OPTIONS, ...spec });
-  if (args.extra.length > 0) throw new UsageError(`unknown option --${args.extra[0]!.name}`);
+  const options = { ...DATASTORE_OPTIONS, ...spec };
+  const args = parseArgv(argv, options);
+  if (args.extra.length > 0) {
+    const { name } = args.extra[0]!;
+    const suggestion = didYouMean(name, Object.keys(options), "--");
+    throw new UsageError(`unknown option --${name}`, { hint: `${suggestion ? `${suggestion} ` : ""}options: ${Object.keys(options).map((o) => `--${o}`).join(" ")}` });
+  }
   // Commands given an explicit pathspec read any namespace; `runs` filters by --namespace.
   if (args.options["all-namespaces"]) namespace(null);
   else if (typeof args.options.namespace === "string") namespace(args.options.namespace);

@@ -13,13 +13,18 @@ import { parseArgv, stringOption, type ParsedArgs } from "../argv.js";
 import { cliName } from "../cli-name.js";
 import { displayFlowFile } from "../resume-hint.js";
 import { execute, RUN_OPTIONS } from "./run.js";
+import { didYouMean } from "../did-you-mean.js";
 
 export async function run(argv: string[]): Promise<number> {
   const flowFile = argv[0];
   if (!flowFile || flowFile.startsWith("--")) throw new UsageError("flowrun resume needs a flow file", { hint: "flowrun resume ./flows/X.ts [STEP] [--origin-run-id ID]" });
   const graph = await loadValidGraph(flowFile);
-  const args = parseArgv(argv.slice(1), { ...RUN_OPTIONS, "origin-run-id": { value: true }, force: {} });
+  const options = { ...RUN_OPTIONS, "origin-run-id": { value: true }, force: {} };
+  const args = parseArgv(argv.slice(1), options);
   if (args.extra.length > 0) {
+    const { name } = args.extra[0]!;
+    const suggestion = graph.parameters.some((p) => p.name === name) ? undefined : didYouMean(name, Object.keys(options), "--");
+    if (suggestion) throw new UsageError(`unknown option --${name}`, { hint: suggestion });
     throw new UsageError(`resume reuses the origin run's parameters; --${args.extra[0]!.name} cannot change them`, {
       hint: `start a new run with \`flowrun run ${flowFile} ...\` to use other values`,
     });

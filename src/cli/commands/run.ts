@@ -3,12 +3,14 @@ import { accessSync, constants, statSync, writeFileSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { runFlow, type RunFlowResult } from "../../../runtime/run-flow.js";
 import { ConsoleReporter, formatDuration } from "../../../runtime/scheduler/progress-reporter.js";
-import { datastoreConfig } from "../../datastore-config.js";
+import { datastoreConfig, localDatastoreRoot } from "../../datastore-config.js";
+import type { DatastoreConfig } from "../../../runtime/datastore/storage-backend.js";
 import { loadFlowGraphCached } from "../../graph/graph-cache.js";
 import { ParameterError, UsageError } from "../../errors.js";
 import { intOption, parseArgv, stringOption, type OptionSpec, type ParsedArgs } from "../argv.js";
 import type { RunRecord } from "../../../runtime/metadata/records.js";
 import { parseWithDecorators } from "../with-decorators.js";
+import { didYouMean } from "../did-you-mean.js";
 import { printFailure } from "../report-failure.js";
 import { cliName } from "../cli-name.js";
 import { datastoreFlags } from "../resume-hint.js";
@@ -44,8 +46,9 @@ export async function run(argv: string[]): Promise<number> {
   for (const { name, value } of args.extra) {
     if (!params.has(name)) {
       const valid = [...params.keys()].map((n) => `--${n}`);
+      const suggestion = didYouMean(name, [...params.keys(), ...Object.keys(RUN_OPTIONS)], "--");
       throw new (valid.length ? ParameterError : UsageError)(`unknown option --${name}`, {
-        hint: `${valid.length ? `parameters of ${graph.className}: ${valid.join(", ")}; ` : ""}run options: ${Object.keys(RUN_OPTIONS).map((n) => `--${n}`).join(" ")}`,
+        hint: `${suggestion ? `${suggestion} ` : ""}${valid.length ? `parameters of ${graph.className}: ${valid.join(", ")}; ` : ""}run options: ${Object.keys(RUN_OPTIONS).map((n) => `--${n}`).join(" ")}`,
       });
     }
     rawParameters[name] = value;
@@ -106,8 +109,15 @@ export async function execute(
   });
   process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
   // The inspect commands must reach the same datastore when it came from flags.
-  printSummary(result, flowFile, quiet, datastoreFlags(args));
+  printSummary(result, flowFile, quiet, datastore, datastoreFlags(args));
   return result.status === "succeeded" ? 0 : 1;
+}
+
+/** What `Run.get` needs to find the run from a script: the datastore too, unless a script in this project finds it by default. */
+function runGetArguments(pathspec: string, datastore: DatastoreConfig): string {
+  const local = datastore.kind === "local" && datastore.root === localDatastoreRoot();
+  const run = JSON.stringify(pathspec);
+  return local ? run : `${run}, { datastore: { kind: "${datastore.kind}", root: ${JSON.stringify(datastore.root)} } }`;
 }
 
 /** Refuses a `file` that could not be written, found out without creating it (a run that never starts leaves no file). */
@@ -130,7 +140,7 @@ function canWrite(path: string): boolean {
   }
 }
 
-export function printSummary(result: RunFlowResult, flowFile: string, quiet: boolean, datastoreFlags = ""): void {
+export function printSummary(result: RunFlowResult, flowFile: string, quiet: boolean, datastore: DatastoreConfig, datastoreFlags = ""): void {
   const flags = datastoreFlags ? ` ${datastoreFlags}` : "";
   const pathspec = `${result.flow}/${result.runId}`;
   if (quiet) {
@@ -149,7 +159,7 @@ export function printSummary(result: RunFlowResult, flowFile: string, quiet: boo
       "  Inspect it:",
       `    ${cliName()} dump ${pathspec}${flags}                  # artifacts of the end step`,
       `    ${cliName()} logs ${pathspec}/start${flags}            # a step's output`,
-      `    import { Run } from "flowrun"; await (await Run.get("${pathspec}")).data()   // in code`,
+      `    import { Run } from "flowrun"; await (await Run.get(${runGetArguments(pathspec, datastore)})).data()   // in code`,
     );
     process.stdout.write(`${lines.join("\n")}\n`);
   } else {

@@ -1,0 +1,87 @@
+/**
+ * `flowrun <command> --help`: each command's usage and options. Plain text kept apart from
+ * the commands themselves so that asking for help loads no runtime, datastore or compiler.
+ */
+
+const READ_OPTIONS = `Datastore and namespace:
+  --datastore local|s3           which datastore (FLOWRUN_DATASTORE; default local)
+  --datastore-root PATH|s3://B/P where (FLOWRUN_DATASTORE_ROOT; default the nearest .flowrun/ above)
+  --namespace NS                 user:NAME, project:NAME, ... (default: user:<you>)
+  --all-namespaces               everyone's runs`;
+
+const RUN_OPTIONS = `Options:
+  --max-workers N                tasks running at once (16)
+  --max-num-splits N             most splits one foreach may make (10000)
+  --datastore local|s3           where artifacts and metadata go (FLOWRUN_DATASTORE; default local)
+  --datastore-root PATH|s3://B/P (FLOWRUN_DATASTORE_ROOT; default the nearest .flowrun/ above)
+  --production                   production run: the @project branch is prod
+  --branch NAME                  the @project branch test.NAME
+  --tag T                        tag the run (repeatable)
+  --with DECORATOR[:k=v,...]     apply a decorator to every step (repeatable)
+  --isolate                      a fresh worker for every task
+  --run-id-file FILE             write the run ID to FILE
+  --quiet                        print only errors and the run ID
+  --debug                        stack traces of flowrun's own errors`;
+
+export const COMMAND_HELP: Record<string, string> = {
+  run: `Usage: flowrun run <flow.ts> [--<param> value]... [options]
+
+Runs the flow. \`flowrun <flow.ts> --help\` lists its parameters.
+
+${RUN_OPTIONS}`,
+  resume: `Usage: flowrun resume <flow.ts> [STEP] [--origin-run-id ID] [--force] [options]
+
+Makes a new run that clones every task of the origin run that succeeded (default: your latest
+run of this file) and runs the rest; with STEP, re-runs STEP and everything after it.
+  --origin-run-id ID             the run to resume
+  --force                        resume a run made from another file (you moved or renamed it)
+
+${RUN_OPTIONS}`,
+  check: `Usage: flowrun check <flow.ts>
+
+Validates the graph and lints the flow without running any of its code. Exit 2 on an error.`,
+  show: `Usage: flowrun show <flow.ts>
+
+Prints the flow's steps, transitions, docstrings, decorators and parameters.`,
+  "output-dot": `Usage: flowrun output-dot <flow.ts>
+
+Prints the flow's graph as Graphviz DOT (\`flowrun output-dot f.ts | dot -Tpng > f.png\`).`,
+  runs: `Usage: flowrun runs [FLOW] [--tag T]... [--status S] [--limit N] [options]
+
+Lists runs in the current namespace, newest first.
+  --tag T                        only runs having this tag (repeatable: all must match)
+  --status S                     only runs that are running|succeeded|failed|cancelled|crashed
+  --limit N                      show the N newest (20)
+
+${READ_OPTIONS}`,
+  flows: `Usage: flowrun flows [options]
+
+Lists the flows with a run in the current namespace, with their latest run.
+
+${READ_OPTIONS}`,
+  logs: `Usage: flowrun logs Flow/runId[/step[/taskId]] [--stdout | --stderr] [options]
+
+Prints the output of a task, of a step's tasks or of a run's tasks (stdout, then stderr).
+  --stdout                       only the output stream
+  --stderr                       only the error stream
+
+${READ_OPTIONS}`,
+  dump: `Usage: flowrun dump Flow/runId[/step[/taskId]] [--artifact NAME] [--json] [options]
+
+Prints the artifacts of a run's end step, of a step's tasks or of one task.
+  --artifact NAME                only this artifact, whole
+  --json                         as JSON
+
+${READ_OPTIONS}`,
+  tag: `Usage: flowrun tag add|remove Flow/runId TAG... [options]
+
+Adds or removes user tags of a run (system tags user:, project:, project_branch:, runtime: cannot be changed).
+
+${READ_OPTIONS}`,
+  env: `Usage: flowrun env list [--json] | path ID | clean [--all | ID...]
+
+Per-step dependency environments, cached in ~/.cache/flowrun/envs (FLOWRUN_ENV_CACHE).
+  list [--json]                  the environments and their sizes
+  path ID                        where an environment is
+  clean [--all | ID...]          delete unused environments (or all, or these)`,
+};

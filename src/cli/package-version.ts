@@ -1,0 +1,21 @@
+/**
+ * flowrun's own version. package.json is found by walking up from this module: it sits two
+ * directories up from src/cli/ in a checkout but three from dist/src/cli/ once compiled.
+ */
+import { readFileSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { NotFoundError } from "../errors.js";
+
+export function packageVersion(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    const file = join(dir, "package.json");
+    if (statSync(file, { throwIfNoEntry: false })?.isFile()) {
+      const pkg = JSON.parse(readFileSync(file, "utf8")) as { name?: string; version?: string };
+      if (pkg.name === "flowrun" && pkg.version) return pkg.version;
+    }
+    if (dirname(dir) === dir) {
+      throw new NotFoundError("flowrun's package.json is not in any directory above its own files", { where: fileURLToPath(import.meta.url), hint: "reinstall flowrun" });
+    }
+  }
+}
