@@ -107,7 +107,7 @@ describe("a datastore that cannot be used", { concurrency: true }, () => {
     mkdirSync(corrupt.root, { recursive: true });
     const garbage = Buffer.from("this is not an LMDB file\n".repeat(4000));
     writeFileSync(join(corrupt.root, "data.mdb"), garbage);
-    const corruptLine = new RegExp(`local datastore ${corrupt.root} is corrupt: ${corrupt.root}/data\\.mdb is not an LMDB file`);
+    const corruptLine = new RegExp(`local datastore ${corrupt.root} is corrupt: ${corrupt.root}/data\\.mdb: it is not an LMDB file`);
     const run = await runFlowCli(LABELLED, [], corrupt);
     assertUsageError(run, corruptLine);
     const runs = await runCli(["runs"], { env: corrupt.env });
