@@ -14,7 +14,6 @@
  *   heartbeat/<flow>/<runId>                  Heartbeat (run-liveness.ts), apart from the RunRecord
  *                                             so that beating never rewrites the run record
  */
-import { DatastoreError } from "../../src/errors.js";
 import type { ArtifactRef } from "../datastore/content-store.js";
 import type { StorageBackend } from "../datastore/storage-backend.js";
 import { writing } from "../datastore/write-failure.js";
@@ -24,7 +23,6 @@ import { decodeTag, encodeTag } from "./run-tags.js";
 export type LogStream = "stdout" | "stderr";
 
 const pad = (n: number) => String(n).padStart(8, "0");
-const DELETE_ATTEMPTS = 5;
 
 export class MetadataStore {
   constructor(readonly backend: StorageBackend) {}
@@ -83,24 +81,7 @@ export class MetadataStore {
   /** Removing a tag the run does not have is a no-op. @throws TagError as `addTags`. */
   async removeTags(flow: string, runId: string, tags: readonly string[]): Promise<void> {
     const keys = tags.map((tag) => tagKey(flow, runId, encodeTag(tag, "removed", `${flow}/${runId}`)));
-    for (const key of keys) await this.deleteVerified(key, `tag '${decodeTag(key.slice(key.lastIndexOf("/") + 1))}' of ${flow}/${runId}`);
-  }
-
-  /**
-   * Deletes a record and reads it back. With 16 processes writing one LMDB datastore at once,
-   * lmdb-js was seen to report a delete done that left the key in place (about once in a
-   * hundred `tag remove`s; deleting again took). A delete that still does not show after
-   * DELETE_ATTEMPTS is an error, never an exit 0 with the tag still there.
-   */
-  private async deleteVerified(key: string, what: string): Promise<void> {
-    for (let attempt = 1; attempt <= DELETE_ATTEMPTS; attempt++) {
-      await this.backend.deleteRecord(key);
-      if ((await this.backend.getRecord(key)) === undefined) return;
-    }
-    throw new DatastoreError(`removing ${what} did not take effect (${DELETE_ATTEMPTS} attempts)`, {
-      where: this.backend.location,
-      hint: "run the command again; `flowrun datastore verify` checks the datastore",
-    });
+    for (const key of keys) await this.backend.deleteRecord(key);
   }
 
   /** `oldTag` off and `newTag` on: atomically on LMDB; on S3 `newTag` is written first (see StorageBackend.replaceRecord). */
