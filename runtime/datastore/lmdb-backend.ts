@@ -15,6 +15,7 @@ import { accessSync, closeSync, constants, existsSync, fdatasyncSync, mkdirSync,
 import { join } from "node:path";
 import { open, type Database, type RootDatabase } from "lmdb";
 import { DatastoreError } from "../../src/errors.js";
+import { warnIfLmdbUnpatched } from "./lmdb-addon.js";
 import { checkedLmdbFileProblems } from "./lmdb-file-check.js";
 import type { StorageBackend } from "./storage-backend.js";
 import { localWriteFailure } from "./write-failure.js";
@@ -64,6 +65,7 @@ export class LmdbBackend implements StorageBackend {
       mkdirSync(location, { recursive: true });
       accessSync(location, constants.W_OK);
       assertLmdbDataFile(location);
+      warnIfLmdbUnpatched();
       // noSubdir: false — lmdb-js would treat a directory named like "results.v2" as a file.
       this.root = open({ path: location, compression: false, noSubdir: false, noSync: true });
       this.blobs = this.root.openDB({ name: "blobs", encoding: "binary" });
