@@ -52,7 +52,7 @@ export interface S3BackendOptions {
  */
 export async function openS3Backend(root: string, options: S3BackendOptions = {}): Promise<StorageBackend> {
   const parsed = parseS3Root(root);
-  const settings = readS3Settings();
+  const settings = await readS3Settings();
   // The SDK prints a 9-line "upgrade to Node 22" notice on Node 20 in every process and
   // worker; flowrun supports Node 20. Users can set the variable to "false" to see it.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";

@@ -3,14 +3,13 @@
  * another attempt, and the rest turned into one-line `DatastoreError`s naming the setting
  * to fix.
  *
- * The SDK resolves credentials, region and endpoint itself; we read the same sources only
- * far enough to *name* them in messages (and to pick path-style addressing when an endpoint
- * is configured). The cost is a second, partial reading of `~/.aws/config`: if the two ever
- * disagree, a message names the wrong setting, the data path is unaffected.
+ * The SDK resolves credentials, region and endpoint itself; we read the same files with the
+ * SDK's own loader only far enough to *name* them in messages (and to pick path-style
+ * addressing when an endpoint is configured).
  */
-import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { loadSharedConfigFiles } from "@smithy/core/config";
 import { DatastoreError } from "../../src/errors.js";
 
 export interface S3Root {
@@ -52,40 +51,18 @@ function displayPath(path: string): string {
   return path.startsWith(home + "/") ? `~${path.slice(home.length)}` : path;
 }
 
-/** Section name -> key -> value. Enough of INI for profile names and `endpoint_url`. */
-function readIni(path: string): Map<string, Map<string, string>> {
-  const sections = new Map<string, Map<string, string>>();
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch {
-    return sections;
-  }
-  let current: Map<string, string> | undefined;
-  for (const raw of text.split(/\r?\n/)) {
-    const line = raw.replace(/^\s*[#;].*$/, "");
-    const header = /^\s*\[\s*(.+?)\s*\]\s*$/.exec(line);
-    if (header) sections.set(header[1]!, (current = sections.get(header[1]!) ?? new Map()));
-    else if (current && /^\S/.test(line)) {
-      const kv = /^([^=]+?)\s*=\s*(.*?)\s*$/.exec(line);
-      if (kv) current.set(kv[1]!, kv[2]!);
-    }
-  }
-  return sections;
-}
-
 /**
  * Checks what the SDK would otherwise fail on vaguely (an unknown profile surfaces as
  * "Could not load credentials from any providers"), and finds the endpoint to name.
  */
-export function readS3Settings(env: NodeJS.ProcessEnv = process.env): S3Settings {
+export async function readS3Settings(env: NodeJS.ProcessEnv = process.env): Promise<S3Settings> {
   const configFile = env.AWS_CONFIG_FILE || join(homedir(), ".aws", "config");
   const credentialsFile = env.AWS_SHARED_CREDENTIALS_FILE || join(homedir(), ".aws", "credentials");
   const profile = env.AWS_PROFILE || undefined;
-  const config = readIni(configFile);
-  const section = config.get(profile === undefined || profile === "default" ? "default" : `profile ${profile}`) ??
-    config.get(profile ?? "default");
-  if (profile !== undefined && !section && !readIni(credentialsFile).has(profile)) {
+  // Profiles by name, as the SDK reads them (`[profile dev]` in config is "dev").
+  const files = await loadSharedConfigFiles({ configFilepath: configFile, filepath: credentialsFile, ignoreCache: true });
+  const section = files.configFile[profile ?? "default"];
+  if (profile !== undefined && !section && !files.credentialsFile[profile]) {
     throw new DatastoreError(`AWS_PROFILE=${profile}: profile not found in ${displayPath(configFile)}`, {
       hint: `add a [profile ${profile}] section (aws configure --profile ${profile}) or unset AWS_PROFILE`,
     });
@@ -98,7 +75,7 @@ export function readS3Settings(env: NodeJS.ProcessEnv = process.env): S3Settings
         break;
       }
     }
-    const fromProfile = section?.get("endpoint_url");
+    const fromProfile = section?.endpoint_url;
     if (!endpoint && fromProfile) {
       endpoint = { setting: `endpoint_url (profile ${profile ?? "default"} in ${displayPath(configFile)})`, url: fromProfile };
     }
