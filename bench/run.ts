@@ -8,31 +8,37 @@
  * know (`--max-workers 2`) are passed to every measured `flowrun run`.
  */
 import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
+import { parseArgs } from "node:util";
 import { createContext } from "./context.js";
 import { getWorkspaceBase, rssMethod, setWorkspaceBase } from "./cli-process.js";
 import { measurements, printTable, type BenchRow } from "./measurements.js";
 
+const KNOWN = {
+  quick: { type: "boolean" },
+  list: { type: "boolean" },
+  repeat: { type: "string" },
+  tmpdir: { type: "string" },
+} as const;
+
 function parse(argv: string[]) {
+  const { values, tokens } = parseArgs({ args: argv, options: KNOWN, strict: false, allowPositionals: true, tokens: true });
   const filters: string[] = [];
   const extraArgs: string[] = [];
-  let quick = false;
-  let list = false;
-  let repeat: number | undefined;
-  let tmp: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === "--quick") quick = true;
-    else if (arg === "--list") list = true;
-    else if (arg === "--repeat") repeat = Number(argv[++i]);
-    else if (arg === "--tmpdir") tmp = argv[++i];
-    else if (arg.startsWith("--")) {
-      extraArgs.push(arg);
-      if (!arg.includes("=") && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith("--")) extraArgs.push(argv[++i]!);
-    } else filters.push(arg);
+  // Unknown options go to every measured `flowrun run`, with the value that follows them.
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i]!;
+    const next = tokens[i + 1];
+    if (token.kind === "positional") filters.push(token.value);
+    else if (token.kind === "option" && !(token.name in KNOWN)) {
+      extraArgs.push(token.rawName + (token.inlineValue ? `=${token.value}` : ""));
+      if (!token.inlineValue && next?.kind === "positional") extraArgs.push(next.value), i++;
+    }
   }
+  const repeat = typeof values.repeat === "string" ? Number(values.repeat) : undefined;
   if (repeat !== undefined && !(Number.isInteger(repeat) && repeat >= 1)) throw new Error("--repeat needs a whole number >= 1");
-  if (tmp === undefined && argv.includes("--tmpdir")) throw new Error("--tmpdir needs a directory");
-  return { filters, extraArgs, quick, list, tmp, repeat: repeat ?? (quick ? 1 : 3) };
+  if (values.tmpdir === true) throw new Error("--tmpdir needs a directory");
+  const tmp = typeof values.tmpdir === "string" ? values.tmpdir : undefined;
+  return { filters, extraArgs, quick: values.quick === true, list: values.list === true, tmp, repeat: repeat ?? (values.quick ? 1 : 3) };
 }
 
 async function main(): Promise<number> {
