@@ -17,7 +17,7 @@ import { open, type Database, type RootDatabase } from "lmdb";
 import { DatastoreError } from "../../src/errors.js";
 import { warnIfLmdbUnpatched } from "./lmdb-addon.js";
 import { checkedLmdbFileProblems } from "./lmdb-file-check.js";
-import type { StorageBackend } from "./storage-backend.js";
+import type { StorageBackend, SyncBlobReader } from "./storage-backend.js";
 import { localWriteFailure } from "./write-failure.js";
 
 const SYNC_INTERVAL_MS = 1000;
@@ -91,19 +91,17 @@ export class LmdbBackend implements StorageBackend {
   }
 
   async getBlob(hash: string): Promise<Uint8Array | undefined> {
-    return this.getBlobSync(hash);
+    return this.blobs.get(hash);
   }
+
+  /** LMDB reads are memory-mapped and synchronous: lazy artifact getters read directly. */
+  readonly syncReads: SyncBlobReader = { readBlobTransient: (hash) => this.readBlobTransient(hash) };
 
   /** Valid only until the next read on this thread (lmdb-js reuses the buffer). */
   readBlobTransient(hash: string): Uint8Array | undefined {
     const view = this.blobs.getBinaryFast(hash) as (Buffer & { isGlobal?: boolean }) | undefined;
     // Small values come back in lmdb-js's shared buffer; `lastSize` says how much is this value.
     return view?.isGlobal ? view.subarray(0, (this.blobs as unknown as { lastSize: number }).lastSize) : view;
-  }
-
-  /** LMDB reads are memory-mapped and synchronous: lazy artifact getters use this directly. */
-  getBlobSync(hash: string): Uint8Array | undefined {
-    return this.blobs.get(hash);
   }
 
   /** Every blob's hash, in key order (a read snapshot: blobs written meanwhile may be missed). */

@@ -46,6 +46,22 @@ export interface StorageBackend {
   replaceRecord(oldKey: string, record: { key: string; value: unknown }): Promise<void>;
 
   close(): Promise<void>;
+
+  /**
+   * Present when blobs can be read without awaiting (LMDB: memory-mapped). Artifact getters
+   * in step code are synchronous: with this they read straight from the backend; without
+   * it a task downloads its inputs' bytes before the step starts (ContentStore.prefetch).
+   */
+  readonly syncReads?: SyncBlobReader;
+}
+
+export interface SyncBlobReader {
+  /**
+   * The blob's bytes, or undefined when it does not exist. The view may be valid only until
+   * the next read on this thread (lmdb-js reuses one buffer for small values): copy it at
+   * once. A backend that returns bytes the caller may keep satisfies this too.
+   */
+  readBlobTransient(hash: string): Uint8Array | undefined;
 }
 
 /** How to reach a datastore; serialisable so worker threads can open the same one. */
