@@ -11,6 +11,8 @@
  *   done-markers). `putRecords` writes in the order given; a backend that can make the
  *   batch atomic (LMDB: one transaction) does, the others write sequentially so the last
  *   record of a batch (a done-marker) is visible only after the ones before it.
+ *
+ * test/support/storage-backend-contract.ts checks every promise made here, on every backend.
  */
 export interface StorageBackend {
   /** `local` or `s3`: shown to users, never branched on by callers. */
@@ -25,10 +27,14 @@ export interface StorageBackend {
   getBlob(hash: string): Promise<Uint8Array | undefined>;
 
   putRecords(records: ReadonlyArray<{ key: string; value: unknown }>): Promise<void>;
+  /** The value written (null included), or undefined when the record does not exist. */
   getRecord<T = unknown>(key: string): Promise<T | undefined>;
-  /** The keys of every record starting with `prefix`, sorted (no values read). */
+  /**
+   * The keys of every record starting with `prefix` (a plain string prefix, not a path
+   * segment), sorted (no values read).
+   */
   listKeys(prefix: string): Promise<string[]>;
-  /** Every record whose key starts with `prefix`, sorted by key. */
+  /** Every record whose key starts with `prefix`, in `listKeys` order. */
   listRecords<T = unknown>(prefix: string): Promise<Array<{ key: string; value: T }>>;
   /**
    * Every record whose key starts with `prefix`, in key order, read as the caller iterates:
@@ -37,6 +43,7 @@ export interface StorageBackend {
    * which is `listKeys` order for ASCII keys.
    */
   iterateRecords<T = unknown>(prefix: string): AsyncIterable<{ key: string; value: T }>;
+  /** A no-op when the record does not exist. */
   deleteRecord(key: string): Promise<void>;
   /**
    * Writes `record` and deletes `oldKey` (a no-op if absent). Atomic where the backend has
