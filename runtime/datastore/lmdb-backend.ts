@@ -140,6 +140,11 @@ export class LmdbBackend implements StorageBackend {
     this.root.resetReadTxn();
   }
 
+  /*
+   * LMDB iterates in UTF-8 byte order; listings promise JS string order, as S3's does. The
+   * two differ only between characters above U+FFFF and U+E000-U+FFFF (`𝒜` and `Ａ`), so
+   * the sort below finds the array in order nearly always: one linear pass.
+   */
   async listRecords<T>(prefix: string): Promise<Array<{ key: string; value: T }>> {
     const out: Array<{ key: string; value: T }> = [];
     this.freshSnapshot();
@@ -147,7 +152,7 @@ export class LmdbBackend implements StorageBackend {
       if (!key.startsWith(prefix)) break;
       out.push({ key, value: value as T });
     }
-    return out;
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
   /** The range holds one read transaction (a consistent snapshot) until the iteration ends. */
@@ -166,7 +171,7 @@ export class LmdbBackend implements StorageBackend {
       if (!key.startsWith(prefix)) break;
       out.push(key);
     }
-    return out;
+    return out.sort(); // JS string order: see listRecords
   }
 
   async deleteRecord(key: string): Promise<void> {

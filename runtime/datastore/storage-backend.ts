@@ -31,7 +31,7 @@ export interface StorageBackend {
   getRecord<T = unknown>(key: string): Promise<T | undefined>;
   /**
    * The keys of every record starting with `prefix` (a plain string prefix, not a path
-   * segment), sorted (no values read).
+   * segment), in JS string order, as `Array.prototype.sort` gives (no values read).
    */
   listKeys(prefix: string): Promise<string[]>;
   /** Every record whose key starts with `prefix`, in `listKeys` order. */
@@ -40,7 +40,7 @@ export interface StorageBackend {
    * Every record whose key starts with `prefix`, in key order, read as the caller iterates:
    * only a few values are held at a time, whatever the number and size of the records (a
    * 100 MB log). Keys come in the order the store lists them (the bytes of their UTF-8),
-   * which is `listKeys` order for ASCII keys.
+   * which is `listKeys` order but between characters above U+FFFF and U+E000-U+FFFF.
    */
   iterateRecords<T = unknown>(prefix: string): AsyncIterable<{ key: string; value: T }>;
   /** A no-op when the record does not exist. */

@@ -23,6 +23,23 @@ const MB = 1024 * 1024;
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 const utf8Order = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
+/**
+ * Keys as the metadata layer writes them: a flow or step name is any TypeScript identifier
+ * (non-ASCII letters, astral ones included), a tag segment is percent-encoded UTF-8.
+ * `Ａ` (U+FF21) and `𝒜` (U+1D49C) sort one way by UTF-16 code unit and the other by UTF-8 byte.
+ */
+const METADATA_KEYS = [
+  "runs/Ünïcödé/1700000000000",
+  "tasks/日本語Flow/17/step/1",
+  "tasks/F/1/Ａ/1",
+  "tasks/F/1/𝒜/1",
+  "tags/F/1/a%2Fb%20c",
+  "tags/F/1/100%25",
+  "tags/F/1/%2E%2E",
+  "logs/F/1/start/1/0/stdout/000000000001",
+  "a key with spaces/and ~ tilde",
+];
+
 /** Registers the contract's tests for one backend under `describe(name)`. */
 export function storageBackendContract(name: string, newDatastore: () => Promise<ContractDatastore>): void {
   /** A backend on a fresh datastore, and a way to open more on it; all closed after the test. */
@@ -150,11 +167,11 @@ export function storageBackendContract(name: string, newDatastore: () => Promise
 
       test("listKeys and listRecords: every key starting with the prefix, in JS string order", async (t) => {
         const { store, reopen } = await fresh(t);
-        const keys = ["a/b", "a/b/c", "a/b/~", "a/b0", "a/bc", "a/bc/d", "a/b c", "a/b/é", "a/c", "b", "a"];
+        const keys = ["a/b", "a/b/c", "a/b/~", "a/b0", "a/bc", "a/bc/d", "a/b c", "a/b/Ａ", "a/b/𝒜", "a/b/é", "a/c", "b", "a"];
         await store.putRecords(keys.map((key) => ({ key, value: { key } })));
         const other = await reopen();
         const under = (prefix: string) => keys.filter((k) => k.startsWith(prefix)).sort();
-        for (const prefix of ["a/b", "a/b/", "a/bc", "a/bc/", "a/b/é", "a/", "", "a/bcd", "z"]) {
+        for (const prefix of ["a/b", "a/b/", "a/bc", "a/bc/", "a/b/Ａ", "a/", "", "a/bcd", "z"]) {
           assert.deepEqual(await other.listKeys(prefix), under(prefix), `listKeys(${JSON.stringify(prefix)})`);
           const records = await other.listRecords<{ key: string }>(prefix);
           assert.deepEqual(records.map((r) => r.key), under(prefix), `listRecords(${JSON.stringify(prefix)})`);
@@ -196,6 +213,22 @@ export function storageBackendContract(name: string, newDatastore: () => Promise
         const iterated = await collect(other.iterateRecords<{ key: string }>("many/"));
         assert.deepEqual(iterated.map((r) => r.key), sorted);
         assert.ok(iterated.every((r) => r.value.key === r.key));
+      });
+
+      test("keys as the metadata layer writes them (unicode, percent-encoding, spaces) round-trip exactly", async (t) => {
+        const { store, reopen } = await fresh(t);
+        await store.putRecords(METADATA_KEYS.map((key, i) => ({ key, value: i })));
+        const other = await reopen();
+        assert.deepEqual(await other.listKeys(""), [...METADATA_KEYS].sort());
+        for (const [i, key] of METADATA_KEYS.entries()) {
+          assert.equal(await other.getRecord(key), i, key);
+          const parent = key.slice(0, key.lastIndexOf("/") + 1);
+          assert.ok((await other.listKeys(parent)).includes(key), `${key} listed under ${parent}`);
+        }
+        assert.deepEqual(await other.listKeys("tags/F/1/100%"), ["tags/F/1/100%25"], "% in a prefix is a plain character");
+        await other.deleteRecord("tags/F/1/a%2Fb%20c");
+        assert.equal(await store.getRecord("tags/F/1/a%2Fb%20c"), undefined);
+        assert.deepEqual(await other.listKeys("tags/F/1/"), ["tags/F/1/%2E%2E", "tags/F/1/100%25"]);
       });
 
       test("deleteRecord removes that key alone; deleting a missing key is a no-op", async (t) => {
