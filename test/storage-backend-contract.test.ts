@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { DatastoreError } from "../src/errors.js";
 import { LmdbBackend } from "../runtime/datastore/lmdb-backend.js";
 import { openS3Backend } from "../runtime/datastore/s3-backend.js";
 import { storageBackendContract } from "./support/storage-backend-contract.js";
@@ -29,6 +30,18 @@ describe("LMDB", () => {
     const backend = new LmdbBackend(freshDir("lmdb"));
     assert.ok(backend.syncReads);
     assert.equal(backend.kind, "local");
+    await backend.close();
+  });
+
+  test("a batch is one transaction: a record LMDB refuses (a key over 1,978 bytes) leaves none of it", async () => {
+    const backend = new LmdbBackend(freshDir("lmdb"));
+    const refused = [{ key: "t/first", value: 1 }, { key: `t/${"k".repeat(2000)}`, value: 2 }];
+    await assert.rejects(backend.putRecords(refused), DatastoreError);
+    await assert.rejects(backend.replaceRecord("t/old", refused[1]!), DatastoreError);
+    assert.deepEqual(await backend.listKeys("t/"), []);
+    await backend.putRecords([{ key: "t/old", value: 0 }]);
+    await assert.rejects(backend.replaceRecord("t/old", refused[1]!), DatastoreError);
+    assert.deepEqual(await backend.listKeys("t/"), ["t/old"], "the old record stays when the new one is refused");
     await backend.close();
   });
 });

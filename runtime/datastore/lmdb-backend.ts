@@ -118,9 +118,14 @@ export class LmdbBackend implements StorageBackend {
     await this.root.backup(dir, true);
   }
 
+  /**
+   * A child transaction, not lmdb-js's `transaction`: the latter runs the callback inside a
+   * shared batch and commits whatever it put before throwing (a key over LMDB's size limit
+   * left the batch's earlier records written). Measured: no cost difference.
+   */
   async putRecords(records: ReadonlyArray<{ key: string; value: unknown }>): Promise<void> {
     await this.guard(() =>
-      this.records.transaction(() => {
+      this.records.childTransaction(() => {
         for (const { key, value } of records) this.records.put(key, value);
       }),
     );
@@ -180,7 +185,7 @@ export class LmdbBackend implements StorageBackend {
 
   async replaceRecord(oldKey: string, record: { key: string; value: unknown }): Promise<void> {
     await this.guard(() =>
-      this.records.transaction(() => {
+      this.records.childTransaction(() => {
         this.records.remove(oldKey);
         this.records.put(record.key, record.value);
       }),
