@@ -13,10 +13,11 @@
  */
 import { accessSync, closeSync, constants, existsSync, fdatasyncSync, mkdirSync, openSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { open, type Database, type RootDatabase } from "lmdb";
+import { asBinary, open, type Database, type RootDatabase } from "lmdb";
 import { DatastoreError } from "../../src/errors.js";
 import { warnIfLmdbUnpatched } from "./lmdb-addon.js";
 import { checkedLmdbFileProblems } from "./lmdb-file-check.js";
+import { encodeRecord } from "./record-json.js";
 import type { StorageBackend, SyncBlobReader } from "./storage-backend.js";
 import { localWriteFailure } from "./write-failure.js";
 
@@ -50,6 +51,16 @@ function assertLmdbDataFile(location: string): void {
   throw new DatastoreError(`local datastore ${location} is corrupt: ${file}: ${problems[0]}`, {
     hint: `restore ${file} from a copy (\`flowrun datastore backup\` makes one)${empty ? `; if this datastore never held runs, delete ${file}` : ""}, or point --datastore-root / FLOWRUN_DATASTORE_ROOT elsewhere`,
   });
+}
+
+/**
+ * A record as the bytes lmdb-js's `json` encoding writes, encoded before the transaction as
+ * S3 does: a value JSON cannot represent is then refused naming its record, where lmdb-js
+ * threw from inside the commit ("Cannot read properties of undefined") and the message
+ * blamed the datastore's disk.
+ */
+function encodedRecord(key: string, value: unknown) {
+  return asBinary(Buffer.from(encodeRecord(key, value)));
 }
 
 export class LmdbBackend implements StorageBackend {
@@ -124,9 +135,10 @@ export class LmdbBackend implements StorageBackend {
    * left the batch's earlier records written). Measured: no cost difference.
    */
   async putRecords(records: ReadonlyArray<{ key: string; value: unknown }>): Promise<void> {
+    const encoded = records.map(({ key, value }) => ({ key, bytes: encodedRecord(key, value) }));
     await this.guard(() =>
       this.records.childTransaction(() => {
-        for (const { key, value } of records) this.records.put(key, value);
+        for (const { key, bytes } of encoded) this.records.put(key, bytes);
       }),
     );
   }
@@ -184,10 +196,11 @@ export class LmdbBackend implements StorageBackend {
   }
 
   async replaceRecord(oldKey: string, record: { key: string; value: unknown }): Promise<void> {
+    const bytes = encodedRecord(record.key, record.value);
     await this.guard(() =>
       this.records.childTransaction(() => {
         this.records.remove(oldKey);
-        this.records.put(record.key, record.value);
+        this.records.put(record.key, bytes);
       }),
     );
   }

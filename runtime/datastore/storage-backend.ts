@@ -10,7 +10,8 @@
  * - records: small JSON-able values under `/`-separated keys (run and task metadata, logs,
  *   done-markers). `putRecords` writes in the order given; a backend that can make the
  *   batch atomic (LMDB: one transaction) does, the others write sequentially so the last
- *   record of a batch (a done-marker) is visible only after the ones before it.
+ *   record of a batch (a done-marker) is visible only after the ones before it. A value
+ *   JSON cannot represent fails the whole batch before anything is written.
  *
  * test/support/storage-backend-contract.ts checks every promise made here, on every backend.
  */
@@ -26,6 +27,7 @@ export interface StorageBackend {
   /** The blob's bytes, or undefined when it does not exist. */
   getBlob(hash: string): Promise<Uint8Array | undefined>;
 
+  /** @throws DatastoreError naming the record when a value is not JSON-serialisable (nothing written). */
   putRecords(records: ReadonlyArray<{ key: string; value: unknown }>): Promise<void>;
   /** The value written (null included), or undefined when the record does not exist. */
   getRecord<T = unknown>(key: string): Promise<T | undefined>;

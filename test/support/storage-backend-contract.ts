@@ -11,6 +11,7 @@
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { describe, test, type TestContext } from "node:test";
+import { DatastoreError, DatastoreWriteError } from "../../src/errors.js";
 import type { StorageBackend } from "../../runtime/datastore/storage-backend.js";
 
 /** One empty datastore for one test. */
@@ -162,6 +163,22 @@ export function storageBackendContract(name: string, newDatastore: () => Promise
             else if (finishedBefore) assert.fail("the batch finished but its last record is not visible");
           }
           await write;
+        }
+      });
+
+      test("a batch holding a value JSON cannot represent is refused, names the key and writes nothing", async (t) => {
+        const { store } = await fresh(t);
+        const cyclic: Record<string, unknown> = {};
+        cyclic.self = cyclic;
+        for (const [what, value] of [["undefined", undefined], ["a function", () => 1], ["a BigInt", 10n], ["a cycle", cyclic]] as const) {
+          const error = await store.putRecords([{ key: "bad/first", value: 1 }, { key: "bad/value", value }]).then(
+            () => assert.fail(`${what} was accepted`),
+            (e: unknown) => e,
+          );
+          assert.ok(error instanceof DatastoreError, `${what}: ${String(error)}`);
+          assert.ok(!(error instanceof DatastoreWriteError), `${what}: the value, not the datastore, is at fault: ${error.message}`);
+          assert.match(error.message, /bad\/value/, what);
+          assert.deepEqual(await store.listKeys("bad/"), [], `${what}: nothing written`);
         }
       });
 
