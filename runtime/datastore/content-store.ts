@@ -22,13 +22,6 @@ export interface ArtifactRef {
   chunks?: string[];
 }
 
-/** Backends that can read without awaiting (LMDB) let artifact getters stay synchronous. */
-interface SyncReadable {
-  getBlobSync(hash: string): Uint8Array | undefined;
-  /** A view valid only until the next read: copied at once into the artifact's own buffer. */
-  readBlobTransient?(hash: string): Uint8Array | undefined;
-}
-
 export class ContentStore {
   /** Bytes fetched ahead of a step for backends that cannot read synchronously (S3). */
   private readonly prefetched = new Map<string, Uint8Array>();
@@ -42,7 +35,7 @@ export class ContentStore {
    * other backends the task downloads its inputs' bytes first (decoding stays lazy).
    */
   async prefetch(refs: Iterable<ArtifactRef>): Promise<void> {
-    if (typeof (this.backend as Partial<SyncReadable>).getBlobSync === "function") return;
+    if (this.backend.syncReads) return;
     const hashes = new Set<string>();
     for (const ref of refs) for (const hash of ref.chunks ?? [ref.hash]) if (!this.prefetched.has(hash)) hashes.add(hash);
     await Promise.all(
@@ -80,7 +73,7 @@ export class ContentStore {
   }
 
   async load(ref: ArtifactRef, what: string): Promise<unknown> {
-    if (typeof (this.backend as Partial<SyncReadable>).getBlobSync === "function") return this.loadSync(ref, what);
+    if (this.backend.syncReads) return this.loadSync(ref, what);
     const parts = await Promise.all((ref.chunks ?? [ref.hash]).map((hash) => this.backend.getBlob(hash)));
     return parts.length === 1 ? decodeArtifact(ref.encoding, parts[0] ?? missingBlob(ref, what)) : this.assemble(ref, what, (i) => parts[i]);
   }
@@ -91,9 +84,9 @@ export class ContentStore {
    * memory costs ~150 ms here.
    */
   loadSync(ref: ArtifactRef, what: string): unknown {
-    const backend = this.backend as Partial<SyncReadable>;
     const hashes = ref.chunks ?? [ref.hash];
-    const read = backend.readBlobTransient?.bind(backend) ?? backend.getBlobSync?.bind(backend) ?? ((hash: string) => this.prefetched.get(hash));
+    const sync = this.backend.syncReads;
+    const read = sync ? (hash: string) => sync.readBlobTransient(hash) : (hash: string) => this.prefetched.get(hash);
     return this.assemble(ref, what, (i) => read(hashes[i]!));
   }
 

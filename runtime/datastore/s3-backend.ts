@@ -14,6 +14,7 @@
 import type * as S3 from "@aws-sdk/client-s3";
 import { DatastoreError } from "../../src/errors.js";
 import { BlobCache, defaultBlobCacheDir } from "./blob-cache.js";
+import { encodeRecord } from "./record-json.js";
 import { bodyFailure, notJsonRecord, parseS3Root, readS3Settings, retrying, toDatastoreError, type S3Root, type S3Settings } from "./s3-errors.js";
 import type { StorageBackend } from "./storage-backend.js";
 import { asWriteFailure } from "./write-failure.js";
@@ -335,17 +336,6 @@ class S3Backend implements StorageBackend {
   async close(): Promise<void> {
     this.client.destroy();
   }
-}
-
-function encodeRecord(key: string, value: unknown): string {
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(value);
-  } catch (error) {
-    throw new DatastoreError(`record ${key}: value is not JSON-serialisable (${(error as Error).message})`, { cause: error });
-  }
-  if (text === undefined) throw new DatastoreError(`record ${key}: value ${String(value)} is not JSON-serialisable`);
-  return text;
 }
 
 /**

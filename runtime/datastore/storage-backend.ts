@@ -10,7 +10,10 @@
  * - records: small JSON-able values under `/`-separated keys (run and task metadata, logs,
  *   done-markers). `putRecords` writes in the order given; a backend that can make the
  *   batch atomic (LMDB: one transaction) does, the others write sequentially so the last
- *   record of a batch (a done-marker) is visible only after the ones before it.
+ *   record of a batch (a done-marker) is visible only after the ones before it. A value
+ *   JSON cannot represent fails the whole batch before anything is written.
+ *
+ * test/support/storage-backend-contract.ts checks every promise made here, on every backend.
  */
 export interface StorageBackend {
   /** `local` or `s3`: shown to users, never branched on by callers. */
@@ -24,19 +27,25 @@ export interface StorageBackend {
   /** The blob's bytes, or undefined when it does not exist. */
   getBlob(hash: string): Promise<Uint8Array | undefined>;
 
+  /** @throws DatastoreError naming the record when a value is not JSON-serialisable (nothing written). */
   putRecords(records: ReadonlyArray<{ key: string; value: unknown }>): Promise<void>;
+  /** The value written (null included), or undefined when the record does not exist. */
   getRecord<T = unknown>(key: string): Promise<T | undefined>;
-  /** The keys of every record starting with `prefix`, sorted (no values read). */
+  /**
+   * The keys of every record starting with `prefix` (a plain string prefix, not a path
+   * segment), in JS string order, as `Array.prototype.sort` gives (no values read).
+   */
   listKeys(prefix: string): Promise<string[]>;
-  /** Every record whose key starts with `prefix`, sorted by key. */
+  /** Every record whose key starts with `prefix`, in `listKeys` order. */
   listRecords<T = unknown>(prefix: string): Promise<Array<{ key: string; value: T }>>;
   /**
    * Every record whose key starts with `prefix`, in key order, read as the caller iterates:
    * only a few values are held at a time, whatever the number and size of the records (a
    * 100 MB log). Keys come in the order the store lists them (the bytes of their UTF-8),
-   * which is `listKeys` order for ASCII keys.
+   * which is `listKeys` order but between characters above U+FFFF and U+E000-U+FFFF.
    */
   iterateRecords<T = unknown>(prefix: string): AsyncIterable<{ key: string; value: T }>;
+  /** A no-op when the record does not exist. */
   deleteRecord(key: string): Promise<void>;
   /**
    * Writes `record` and deletes `oldKey` (a no-op if absent). Atomic where the backend has
@@ -46,6 +55,22 @@ export interface StorageBackend {
   replaceRecord(oldKey: string, record: { key: string; value: unknown }): Promise<void>;
 
   close(): Promise<void>;
+
+  /**
+   * Present when blobs can be read without awaiting (LMDB: memory-mapped). Artifact getters
+   * in step code are synchronous: with this they read straight from the backend; without
+   * it a task downloads its inputs' bytes before the step starts (ContentStore.prefetch).
+   */
+  readonly syncReads?: SyncBlobReader;
+}
+
+export interface SyncBlobReader {
+  /**
+   * The blob's bytes, or undefined when it does not exist. The view may be valid only until
+   * the next read on this thread (lmdb-js reuses one buffer for small values): copy it at
+   * once. A backend that returns bytes the caller may keep satisfies this too.
+   */
+  readBlobTransient(hash: string): Uint8Array | undefined;
 }
 
 /** How to reach a datastore; serialisable so worker threads can open the same one. */
