@@ -16,10 +16,10 @@ export default class BranchJoinFlow extends FlowSpec {
   declare side: string;
   declare label: string;
   declare evensOnly: boolean;
-  declare totals: Record<string, number>;
+  declare totals: { evens: number; odds: number };
   declare sides: string[];
   declare stat: number;
-  declare stats: Record<string, number>;
+  declare stats: { average: number; spread: number };
 
   /** Make the numbers both branches share. */
   @step
