@@ -13,8 +13,8 @@ const REFERENCE = documentTermMatrix(
   [["apple", "banana"], ["apple", "banana", "cherry"], ["cherry", "date"], ["date"]],
   VOCAB,
 );
-const close = (actual: number, expected: number, digits = 6) =>
-  assert.ok(Math.abs(actual - expected) < 10 ** -digits, `${actual} is not ${expected}`);
+const close = (actual: number | undefined, expected: number, digits = 6) =>
+  assert.ok(actual !== undefined && Math.abs(actual - expected) < 10 ** -digits, `${actual} is not ${expected}`);
 
 describe("NPMI (document co-occurrence)", () => {
   it("is 1 for words that always occur together", () => {

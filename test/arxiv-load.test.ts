@@ -25,8 +25,8 @@ describe("loadAbstracts", () => {
   it("reads the bundled 200-record file in test mode", async () => {
     const records = await loadAbstracts({ testMode: true });
     assert.equal(records.length, 200);
-    assert.equal(records[0].id, "0704.1789");
-    assert.deepEqual(records[0].categories, ["Mathematics - Number Theory", "Mathematics - Probability"]);
+    assert.equal(records[0]?.id, "0704.1789");
+    assert.deepEqual(records[0]?.categories, ["Mathematics - Number Theory", "Mathematics - Probability"]);
     assert.ok(BUNDLED_TEST_DATA.endsWith("abstracts.test.jsonl"));
   });
 
@@ -95,7 +95,7 @@ describe("cleanAbstracts", () => {
       make("3", "We model how a bill is withdrawn " + "and debated ".repeat(40) + "in parliament."),
     ]);
     assert.deepEqual(abstracts.map((r) => r.id), ["1", "3"]);
-    assert.equal(abstracts[0].abstract, "A real abstract.");
+    assert.equal(abstracts[0]?.abstract, "A real abstract.");
     assert.deepEqual(dropped, { withdrawn: 1, duplicateId: 1 });
   });
 });

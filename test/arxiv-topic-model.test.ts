@@ -13,12 +13,14 @@ function syntheticCorpus(nDocs: number, seed: number): DocTermMatrix {
   const random = mulberry32(seed);
   const docs = Array.from({ length: nDocs }, (_, d) => {
     const words = d < nDocs / 2 ? SPACE : QUANTUM;
-    return Array.from({ length: 25 }, () => words[Math.floor(random() * words.length)]);
+    return Array.from({ length: 25 }, () => words[Math.floor(random() * words.length)]!);
   });
   return documentTermMatrix(docs, VOCAB);
 }
 
 const CORPUS = syntheticCorpus(40, 7);
+// Topic t's share of a document; NaN (failing any comparison) if the row or topic is missing.
+const share = (theta: number[] | undefined, t: number) => theta?.[t] ?? NaN;
 const assertRowsSumToOne = (rows: ArrayLike<number>[]) => {
   for (const row of rows) {
     const sum = Array.from(row).reduce((a, b) => a + b, 0);
@@ -49,12 +51,13 @@ describe("fitTopicModel (collapsed Gibbs LDA)", () => {
   it("separates two obvious topics", () => {
     const model = fitTopicModel(CORPUS, { k: 2, iterations: 100, seed: 3 });
     const top5 = model.topicWord.map((row) =>
-      row.map((p, id) => [p, id]).sort((x, y) => y[0] - x[0]).slice(0, 5).map(([, id]) => VOCAB[id]).sort(),
+      row.map((p, id) => ({ p, word: VOCAB[id] })).sort((x, y) => y.p - x.p).slice(0, 5).map(({ word }) => word).sort(),
     );
-    const [space, quantum] = top5[0].includes("galaxy") ? [0, 1] : [1, 0];
+    const space = top5[0]?.includes("galaxy") ? 0 : 1;
+    const quantum = 1 - space;
     assert.deepEqual(top5[space], [...SPACE].sort());
     assert.deepEqual(top5[quantum], [...QUANTUM].sort());
-    model.docTopic.forEach((theta, d) => assert.ok(theta[d < 20 ? space : quantum] > 0.9, `document ${d}: ${theta}`));
+    model.docTopic.forEach((theta, d) => assert.ok(share(theta, d < 20 ? space : quantum) > 0.9, `document ${d}: ${theta}`));
   });
 
   it("handles documents with no tokens (uniform mixture)", () => {
@@ -72,12 +75,13 @@ describe("fitTopicModel (collapsed Gibbs LDA)", () => {
 describe("inferDocTopics (fold-in)", () => {
   it("assigns unseen documents to the topic their words belong to, deterministically", () => {
     const model = fitTopicModel(CORPUS, { k: 2, iterations: 100, seed: 3 });
-    const space = model.topicWord[0][VOCAB.indexOf("galaxy")] > model.topicWord[1][VOCAB.indexOf("galaxy")] ? 0 : 1;
+    const galaxy = model.topicWord.map((row) => row[VOCAB.indexOf("galaxy")] ?? 0);
+    const space = galaxy.indexOf(Math.max(...galaxy)); // the topic where "galaxy" is most probable
     const unseen = documentTermMatrix([["star", "planet", "orbit", "star"], ["qubit", "spin", "photon"]], VOCAB);
     const theta = inferDocTopics(model, unseen, { seed: 5 });
     assertRowsSumToOne(theta);
-    assert.ok(theta[0][space] > 0.9);
-    assert.ok(theta[1][1 - space] > 0.9);
+    assert.ok(share(theta[0], space) > 0.9);
+    assert.ok(share(theta[1], 1 - space) > 0.9);
     assert.deepEqual(inferDocTopics(model, unseen, { seed: 5 }), theta);
   });
 

@@ -39,7 +39,7 @@ describe("datastore backup and verify", () => {
     // The msgpack encoding of the `greeting` artifact ("Hello, world!": a 13-byte string).
     const at = bytes.indexOf(Buffer.concat([Buffer.from([0xad]), Buffer.from("Hello, world!")]));
     assert.ok(at >= 0, "the artifact's bytes are in the file");
-    bytes[at + 1] ^= 0x20; // "hello, world!"
+    bytes.write("h", at + 1); // "hello, world!"
     writeFileSync(file, bytes);
     const verified = await runCli(["datastore", "verify", "--datastore-root", backup]);
     assert.equal(verified.code, 2, describeResult(verified));

@@ -207,14 +207,14 @@ describe("dependency environments", () => {
 
   test("a rename race publishes the first copy and discards the second", async () => {
     const cacheRoot = freshRoot();
-    const [a, b, dir] = ["a", "b", "env"].map((name) => join(cacheRoot, name));
+    const [a, b, dir] = [join(cacheRoot, "a"), join(cacheRoot, "b"), join(cacheRoot, "env")];
     for (const [temp, who] of [[a, "a"], [b, "b"]] as const) {
       await mkdir(temp, { recursive: true });
       await writeFile(join(temp, MARKER), JSON.stringify({ id: who, lock: {} }));
     }
-    assert.equal(await publish(a!, dir!), true);
-    assert.equal(await publish(b!, dir!), false);
-    assert.equal((await readMarker(dir!))?.id, "a");
+    assert.equal(await publish(a, dir), true);
+    assert.equal(await publish(b, dir), false);
+    assert.equal((await readMarker(dir))?.id, "a");
     assert.deepEqual((await readdir(cacheRoot)).sort(), ["env"]);
   });
 

@@ -25,7 +25,8 @@ describe("@retry and @catchError (CatchRetryFlow)", () => {
     const result = await runFlowCli(FLOW, [], store);
     assert.equal(result.code, 0, describeResult(result));
     run = await readRun(`CatchRetryFlow/${result.runId}`, store);
-    [start, always, end] = await Promise.all(["start", "always", "end"].map(async (s) => (await run.step(s)).task()));
+    const task = async (step: string) => (await run.step(step)).task();
+    [start, always, end] = await Promise.all([task("start"), task("always"), task("end")]);
   });
 
   test("a retried step keeps only its successful attempt: its artifacts and its logs", async () => {

@@ -21,7 +21,7 @@
  * document gets NPMI 1 (the formula's limit; with ε it would evaluate to −1).
  * A model's score is the mean over its topics.
  */
-import type { DocTermMatrix } from "./tokenize.js";
+import { termCounts, type DocTermMatrix } from "./tokenize.js";
 
 export const NPMI_EPSILON = 1e-12;
 
@@ -41,20 +41,23 @@ export interface CoherenceScores {
 
 /** Ids of each topic's `n` most probable terms, most probable first (ties: lower id first). */
 export function topTermIds(topicWord: ArrayLike<number>[], n: number): number[][] {
-  return topicWord.map((row) => {
-    const ids = Array.from({ length: row.length }, (_, i) => i);
-    return ids.sort((a, b) => row[b] - row[a] || a - b).slice(0, n);
-  });
+  return topicWord.map((row) =>
+    Array.from(row, (p, id) => ({ id, p }))
+      .sort((a, b) => b.p - a.p || a.id - b.id)
+      .slice(0, n)
+      .map(({ id }) => id),
+  );
 }
 
 /** Both measures over the reference documents, for topics given as ranked term ids. */
 export function scoreCoherence(topics: number[][], reference: DocTermMatrix): CoherenceScores {
+  const n = reference.nDocs;
   const counts = coOccurrence(topics, reference);
   return {
-    npmi: summarise(topics.map((words, t) => meanOverPairs(words, (i, j) => npmi(counts, t, i, j)))),
-    umass: summarise(topics.map((words, t) => meanOverPairs(words, (i, j) => umass(counts, t, i, j)))),
+    npmi: summarise(counts.map((topic) => meanOverPairs(topic, (dI, dJ, dIJ) => npmi(dI, dJ, dIJ, n)))),
+    umass: summarise(counts.map((topic) => meanOverPairs(topic, (dI, dJ, dIJ) => umass(dI, dJ, dIJ, n)))),
     topN: Math.max(0, ...topics.map((words) => words.length)),
-    referenceDocs: reference.nDocs,
+    referenceDocs: n,
   };
 }
 
@@ -66,58 +69,58 @@ export function umassCoherence(topics: number[][], reference: DocTermMatrix): Co
   return scoreCoherence(topics, reference).umass;
 }
 
-interface CoCounts {
-  n: number;
-  /** docFreq[t][i] = D(w_i) for topic t's i-th word. */
-  docFreq: number[][];
-  /** joint[t][i][j] = D(w_i, w_j). */
-  joint: number[][][];
+/** Reference-document counts for one topic's top words. */
+interface TopicCounts {
+  /** The words w_1, w_2, ... in rank order. */
+  words: number[];
+  /** docFreq[i] = D(w_i). */
+  docFreq: number[];
+  /** joint[i][j] = D(w_i, w_j), for j < i. */
+  joint: number[][];
 }
 
 // One pass over the reference documents: mark each document's terms, then test only the
 // topics' top-word pairs (K · N² lookups per document), never the full V² co-occurrence.
-function coOccurrence(topics: number[][], reference: DocTermMatrix): CoCounts {
+function coOccurrence(topics: number[][], reference: DocTermMatrix): TopicCounts[] {
   const present = new Uint8Array(reference.nTerms);
-  const docFreq = topics.map((words) => words.map(() => 0));
-  const joint = topics.map((words) => words.map(() => words.map(() => 0)));
+  const counts = topics.map((words) => ({ words, docFreq: words.map(() => 0), joint: words.map(() => words.map(() => 0)) }));
   for (let d = 0; d < reference.nDocs; d++) {
-    const from = reference.indptr[d];
-    const to = reference.indptr[d + 1];
-    for (let j = from; j < to; j++) present[reference.indices[j]] = 1;
-    topics.forEach((words, t) => {
-      for (let i = 0; i < words.length; i++) {
-        if (!present[words[i]]) continue;
-        docFreq[t][i]++;
-        for (let j = 0; j < i; j++) if (present[words[j]]) joint[t][i][j]++;
+    const terms = Array.from(termCounts(reference, d), ([term]) => term);
+    for (const term of terms) present[term] = 1;
+    for (const { words, docFreq, joint } of counts) {
+      for (const [i, word] of words.entries()) {
+        if (!present[word]) continue;
+        docFreq[i]!++;
+        const row = joint[i]!;
+        for (let j = 0; j < i; j++) if (present[words[j]!]) row[j]!++;
       }
-    });
-    for (let j = from; j < to; j++) present[reference.indices[j]] = 0;
+    }
+    for (const term of terms) present[term] = 0;
   }
-  return { n: reference.nDocs, docFreq, joint };
+  return counts;
 }
 
-function npmi({ n, docFreq, joint }: CoCounts, t: number, i: number, j: number): number {
-  const dI = docFreq[t][i];
-  const dJ = docFreq[t][j];
-  const dIJ = joint[t][Math.max(i, j)][Math.min(i, j)];
+// Both measures score a pair from D(w_i), D(w_j), D(w_i, w_j) and N, where w_i ranks below w_j.
+function npmi(dI: number, dJ: number, dIJ: number, n: number): number {
   if (dI === 0 || dJ === 0) return -1;
   if (dIJ === n) return 1;
   const pIJ = dIJ / n + NPMI_EPSILON;
   return Math.log(pIJ / ((dI / n) * (dJ / n))) / -Math.log(pIJ);
 }
 
-// i ranks below j (i > j): conditions the lower-ranked word on the higher-ranked one.
-function umass({ n, docFreq, joint }: CoCounts, t: number, i: number, j: number): number {
-  const dJ = docFreq[t][j];
-  if (dJ === 0 || docFreq[t][i] === 0) return Math.log(1 / Math.max(n, 1));
-  return Math.log((joint[t][i][j] + 1) / dJ);
+// Conditions the lower-ranked word on the higher-ranked one.
+function umass(dI: number, dJ: number, dIJ: number, n: number): number {
+  if (dJ === 0 || dI === 0) return Math.log(1 / Math.max(n, 1));
+  return Math.log((dIJ + 1) / dJ);
 }
 
-function meanOverPairs(words: number[], score: (i: number, j: number) => number): number {
+function meanOverPairs({ docFreq, joint }: TopicCounts, score: (dI: number, dJ: number, dIJ: number) => number): number {
   let sum = 0;
   let pairs = 0;
-  for (let i = 1; i < words.length; i++) {
-    for (let j = 0; j < i; j++, pairs++) sum += score(i, j);
+  for (let i = 1; i < docFreq.length; i++) {
+    const dI = docFreq[i]!;
+    const row = joint[i]!;
+    for (let j = 0; j < i; j++, pairs++) sum += score(dI, docFreq[j]!, row[j]!);
   }
   return pairs === 0 ? 0 : sum / pairs;
 }

@@ -18,14 +18,16 @@ export interface CoherenceRow {
 
 /** Each topic's `n` most probable words, most probable first. */
 export function topWords(topicWord: ArrayLike<number>[], vocab: readonly string[], n = 10): string[][] {
-  return topTermIds(topicWord, n).map((ids) => ids.map((id) => vocab[id]));
+  return topTermIds(topicWord, n).map((ids) => ids.map((id) => vocab[id]!));
 }
 
 /** Mean topic share over documents: how much of the corpus each topic explains. */
 export function topicPrevalence(docTopic: ArrayLike<number>[], k: number): number[] {
-  const totals = new Array<number>(k).fill(0);
-  for (const row of docTopic) for (let t = 0; t < k; t++) totals[t] += row[t];
-  return totals.map((x) => (docTopic.length === 0 ? 0 : x / docTopic.length));
+  return Array.from({ length: k }, (_, t) => {
+    let total = 0;
+    for (const row of docTopic) total += row[t]!;
+    return docTopic.length === 0 ? 0 : total / docTopic.length;
+  });
 }
 
 /**
@@ -43,10 +45,11 @@ export function topCategories(
   const k = docTopic[0]?.length ?? 0;
   const weights = Array.from({ length: k }, () => new Map<string, number>());
   docTopic.forEach((row, d) => {
-    const cats = options.use === "all" ? categories[d] : categories[d].slice(0, 1);
+    const filed = categories[d]!;
+    const cats = options.use === "all" ? filed : filed.slice(0, 1);
     for (const category of cats) {
-      for (let t = 0; t < k; t++) {
-        weights[t].set(category, (weights[t].get(category) ?? 0) + row[t] / cats.length);
+      for (const [t, byCategory] of weights.entries()) {
+        byCategory.set(category, (byCategory.get(category) ?? 0) + row[t]! / cats.length);
       }
     }
   });
@@ -86,15 +89,16 @@ export function formatReport(input: ReportInput): string {
         `${pad(row.logLikelihood.toExponential(4), 12)} ${pad(row.seconds.toFixed(1), 6)}s${mark}`,
     );
   }
-  const order = input.prevalence.map((_, t) => t).sort((a, b) => input.prevalence[b] - input.prevalence[a]);
+  const byPrevalence = [...input.prevalence.entries()].sort(([, a], [, b]) => b - a);
   lines.push("", `Topics of the k=${input.chosenK} model, most prevalent first:`);
-  for (const t of order) {
-    const share = (input.prevalence[t] * 100).toFixed(1);
+  for (const [t, prevalence] of byPrevalence) {
+    const share = (prevalence * 100).toFixed(1);
+    const categories = input.categories[t]!.map((c) => `${c.category} ${(c.share * 100).toFixed(0)}%`);
     lines.push(
       "",
-      `Topic ${t + 1}  (${share}% of the text, NPMI ${input.npmiPerTopic[t].toFixed(3)})`,
-      `  words:      ${input.topics[t].join(", ")}`,
-      `  categories: ${input.categories[t].map((c) => `${c.category} ${(c.share * 100).toFixed(0)}%`).join("; ")}`,
+      `Topic ${t + 1}  (${share}% of the text, NPMI ${input.npmiPerTopic[t]!.toFixed(3)})`,
+      `  words:      ${input.topics[t]!.join(", ")}`,
+      `  categories: ${categories.join("; ")}`,
     );
   }
   return lines.join("\n");

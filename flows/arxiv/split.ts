@@ -19,7 +19,7 @@ export function splitHeldOut(n: number, options: { fraction?: number; seed?: num
   const order = Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
+    [order[i], order[j]] = [order[j]!, order[i]!];
   }
   const nHeldOut = n < 2 ? 0 : Math.min(n - 1, Math.max(1, Math.round(fraction * n)));
   const byIndex = (a: number, b: number) => a - b;

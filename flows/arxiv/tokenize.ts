@@ -132,9 +132,9 @@ export function documentTermMatrix(docs: string[][], vocab: string[]): DocTermMa
   const indptr = new Int32Array(docs.length + 1);
   const indices: number[] = [];
   const counts: number[] = [];
-  for (let d = 0; d < docs.length; d++) {
+  for (const [d, doc] of docs.entries()) {
     const row = new Map<number, number>();
-    for (const token of docs[d]) {
+    for (const token of doc) {
       const id = termId.get(token);
       if (id !== undefined) row.set(id, (row.get(id) ?? 0) + 1);
     }
@@ -163,17 +163,28 @@ export function vectorize(texts: string[], options: VectorizeOptions = {}): DocT
 
 /** The sub-matrix of the given rows (in that order), sharing the vocabulary. */
 export function selectRows(dtm: DocTermMatrix, rows: readonly number[]): DocTermMatrix {
+  const ranges = rows.map((row) => rowRange(dtm, row));
+  const nnz = ranges.reduce((n, [start, end]) => n + end - start, 0);
   const indptr = new Int32Array(rows.length + 1);
-  for (let i = 0; i < rows.length; i++) {
-    indptr[i + 1] = indptr[i] + dtm.indptr[rows[i] + 1] - dtm.indptr[rows[i]];
-  }
-  const indices = new Int32Array(indptr[rows.length]);
-  const counts = new Int32Array(indptr[rows.length]);
-  rows.forEach((row, i) => {
-    for (let src = dtm.indptr[row], dst = indptr[i]; src < dtm.indptr[row + 1]; src++, dst++) {
-      indices[dst] = dtm.indices[src];
-      counts[dst] = dtm.counts[src];
-    }
+  const indices = new Int32Array(nnz);
+  const counts = new Int32Array(nnz);
+  let at = 0;
+  ranges.forEach(([start, end], i) => {
+    indices.set(dtm.indices.slice(start, end), at);
+    counts.set(dtm.counts.slice(start, end), at);
+    at += end - start;
+    indptr[i + 1] = at;
   });
   return { nDocs: rows.length, nTerms: dtm.nTerms, vocab: dtm.vocab, indptr, indices, counts };
+}
+
+/** Document d's terms and how often each occurs, term ids ascending. */
+export function* termCounts(dtm: DocTermMatrix, d: number): Generator<[term: number, count: number]> {
+  const [start, end] = rowRange(dtm, d);
+  for (let j = start; j < end; j++) yield [dtm.indices[j]!, dtm.counts[j]!];
+}
+
+// Where document d's entries are in `indices` and `counts`: from indptr[d] to indptr[d + 1].
+function rowRange(dtm: DocTermMatrix, d: number): [start: number, end: number] {
+  return [dtm.indptr[d]!, dtm.indptr[d + 1]!];
 }
