@@ -49,7 +49,7 @@ export default class BranchJoinFlow extends FlowSpec {
   /** Named access to each branch; merge everything but the artifacts they disagree on. */
   @step
   combine(inputs: Inputs<BranchJoinFlow>) {
-    this.totals = { evens: inputs.evens!.total, odds: inputs.odds!.total };
+    this.totals = { evens: inputs.evens.total, odds: inputs.odds.total };
     this.sides = inputs.map((input) => input.side);
     this.mergeArtifacts(inputs, { exclude: ["total", "side"] });
     this.next(this.average, this.spread);
@@ -70,7 +70,7 @@ export default class BranchJoinFlow extends FlowSpec {
   /** Keep only a few named artifacts from the branches. */
   @step
   summarize(inputs: Inputs<BranchJoinFlow>) {
-    this.stats = { average: inputs.average!.stat, spread: inputs.spread!.stat };
+    this.stats = { average: inputs.average.stat, spread: inputs.spread.stat };
     this.mergeArtifacts(inputs, { include: ["totals", "unit", "label"] });
     this.next(this.end);
   }

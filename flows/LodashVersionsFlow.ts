@@ -36,7 +36,7 @@ export default class LodashVersionsFlow extends FlowSpec {
 
   @step
   join(inputs: Inputs<LodashVersionsFlow>) {
-    this.versions = [inputs.legacy!.legacyVersion, inputs.modern!.modernVersion];
+    this.versions = [inputs.legacy.legacyVersion, inputs.modern.modernVersion];
     this.next(this.end);
   }
 
