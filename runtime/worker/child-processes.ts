@@ -10,11 +10,12 @@
  * the task until their process exits.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import childProcess, { type ChildProcess } from "node:child_process";
+import childProcess from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { syncBuiltinESMExports } from "node:module";
 import { promisify } from "node:util";
 import { TaskFailedError } from "../../src/errors.js";
-import { MAX_TASK_PROCESSES, TaskProcessTable } from "../task-process-table.js";
+import { MAX_TASK_PROCESSES, type TaskProcessTable } from "../task-process-table.js";
 
 const LAUNCHERS = ["spawn", "exec", "execFile", "fork"] as const;
 

@@ -49,11 +49,15 @@ export interface TaskBinding {
   parameterNames: ReadonlySet<string>;
 }
 
+/** The names of a flow's own methods (its steps among them), not FlowSpec's. */
+type StepNames<F> = { [K in keyof F]: F[K] extends (...args: never[]) => unknown ? K : never }[Exclude<keyof F, keyof FlowSpec>] & string;
+
 /**
  * The incoming tasks of a join: array-like (a foreach's splits in index order) and, after
- * a static branch, also by the name of the branch's last step (`inputs.train.score`).
+ * a static branch, also by the name of the branch's last step (`inputs.train.score`). Only
+ * the flow's own method names type-check as names, so `inputs.trian` is a compile error.
  */
-export type Inputs<F> = ReadonlyArray<F> & { readonly [step: string]: F };
+export type Inputs<F> = ReadonlyArray<F> & { readonly [S in StepNames<F>]: F };
 
 function stepName(target: unknown, where: string): string {
   if (typeof target === "function" && target.name) return target.name;

@@ -14,7 +14,7 @@ import { didYouMean } from "../did-you-mean.js";
 import { printFailure } from "../report-failure.js";
 import { cliName } from "../cli-name.js";
 import { datastoreFlags } from "../resume-hint.js";
-import { RUN_OPTION_NAMES } from "../../flow/parameters.js";
+import type { RUN_OPTION_NAMES } from "../../flow/parameters.js";
 
 export const RUN_OPTIONS: Record<(typeof RUN_OPTION_NAMES)[number], OptionSpec> = {
   production: {},
