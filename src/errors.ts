@@ -26,7 +26,11 @@ export interface SerializedError {
   where?: string;
   hint?: string;
   stack?: string;
+  /** The error's `cause`, serialised the same way (a chain of at most MAX_CAUSES). */
+  cause?: SerializedError;
 }
+
+const MAX_CAUSES = 8;
 
 export class FlowrunError extends Error {
   /** Stable identifier, e.g. `FLOWRUN_ERR_USAGE`. */
@@ -123,6 +127,21 @@ export class DatastoreWriteError extends DatastoreError {
   override readonly code = "FLOWRUN_ERR_DATASTORE_WRITE";
 }
 
+/**
+ * A step's dependency environment cannot be built: a package or version that does not
+ * exist, an unreachable registry, a failing install script, a cache directory that cannot
+ * be written. Thrown by `ensureEnvironment` before any task of the step runs; `where`
+ * names the step when the caller passed a `label`. The message is npm's own reason
+ * shortened to one line; the whole npm output is kept in `cause` for `--debug`.
+ * Exit code 2: nothing ran, the flow's declaration (or the machine) needs fixing.
+ */
+export class EnvironmentError extends FlowrunError {
+  override readonly code = "FLOWRUN_ERR_ENVIRONMENT";
+  override get exitCode() {
+    return 2;
+  }
+}
+
 /** A task failed: thrown by the step, worker exit, memory limit, timeout. */
 export class TaskFailedError extends FlowrunError {
   override readonly code = "FLOWRUN_ERR_TASK_FAILED";
@@ -140,9 +159,10 @@ const KNOWN: Record<string, new (message: string, options?: FlowrunErrorOptions)
   DatastoreWriteError,
   TaskFailedError,
   TagError,
+  EnvironmentError,
 };
 
-export function serializeError(error: unknown): SerializedError {
+export function serializeError(error: unknown, depth = 0): SerializedError {
   if (error instanceof Error) {
     const e = error as Error & { code?: unknown; where?: string; hint?: string };
     return {
@@ -152,6 +172,7 @@ export function serializeError(error: unknown): SerializedError {
       where: e.where,
       hint: e.hint,
       stack: e.stack,
+      cause: e.cause === undefined || depth >= MAX_CAUSES ? undefined : serializeError(e.cause, depth + 1),
     };
   }
   return { name: "Error", message: describeThrown(error) };
@@ -160,9 +181,10 @@ export function serializeError(error: unknown): SerializedError {
 /** Rebuilds an error serialised on the other side of a thread or process boundary. */
 export function rehydrateError(data: SerializedError): Error {
   const Known = KNOWN[data.name];
+  const cause = data.cause && rehydrateError(data.cause);
   const error: Error = Known
-    ? new Known(data.message, { where: data.where, hint: data.hint })
-    : Object.assign(new Error(data.message), { name: data.name, code: data.code });
+    ? new Known(data.message, { where: data.where, hint: data.hint, cause })
+    : Object.assign(new Error(data.message, cause === undefined ? undefined : { cause }), { name: data.name, code: data.code });
   if (data.stack) error.stack = data.stack;
   return error;
 }

@@ -27,5 +27,5 @@ export { namespace, getNamespace, defaultNamespace } from "./client/namespace.js
 export { Runner } from "./client/runner.js";
 export {
   FlowrunError, UsageError, FlowDefinitionError, ParameterError, ArtifactError, TransitionError,
-  NotFoundError, DatastoreError, TaskFailedError, TagError,
+  NotFoundError, DatastoreError, DatastoreWriteError, EnvironmentError, TaskFailedError, TagError,
 } from "./errors.js";

@@ -28,7 +28,7 @@ import {
   tempPrefix,
   type EnvironmentMarker,
 } from "./environment-cache.js";
-import { EnvironmentError } from "./environment-error.js";
+import { EnvironmentError } from "../../src/errors.js";
 import { describePackages, environmentId, installSet, type PackageSet } from "./environment-spec.js";
 import type { Installer } from "./installer.js";
 import { npmInstaller } from "./npm-installer.js";

@@ -1,20 +1,3 @@
-import { FlowrunError } from "../../src/errors.js";
-
-/**
- * A step's dependency environment cannot be built: a package or version that does not
- * exist, an unreachable registry, a failing install script, a cache directory that cannot
- * be written. Thrown by `ensureEnvironment` before any task of the step runs; `where`
- * names the step when the caller passed a `label`. The message is npm's own reason
- * shortened to one line; the whole npm output is kept in `cause` for `--debug`.
- * Exit code 2: nothing ran, the flow's declaration (or the machine) needs fixing.
- */
-export class EnvironmentError extends FlowrunError {
-  override readonly code = "FLOWRUN_ERR_ENVIRONMENT";
-  override get exitCode() {
-    return 2;
-  }
-}
-
 /** Lines npm prints around every error that say nothing about this one. */
 const NOISE = [
   /^code \S+$/,
