@@ -31,9 +31,9 @@ export function copyCheckout(): CheckoutCopy {
 
 /** Environment for child processes: no datastore or cache settings of the test run leak in. */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env = { ...process.env, NO_COLOR: "1", ...extra };
-  for (const key of ["FLOWRUN_DATASTORE", "FLOWRUN_DATASTORE_ROOT", "npm_lifecycle_event", "NODE_OPTIONS"]) if (!(key in extra)) delete env[key];
-  return env;
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const key of ["FLOWRUN_DATASTORE", "FLOWRUN_DATASTORE_ROOT", "npm_lifecycle_event", "NODE_OPTIONS"]) delete env[key];
+  return { ...env, NO_COLOR: "1", ...extra };
 }
 
 /**
