@@ -44,6 +44,8 @@ export interface SchedulerOptions {
   maxNumSplits: number;
   /** resume: origin tasks to clone instead of running. */
   resume?: ResumePlan;
+  /** Adds what the runtime knows to a task's error (a hint) before it is stored and reported. */
+  explainFailure?: (step: string, error: SerializedError) => SerializedError;
 }
 
 export interface TaskFailureReport {
@@ -218,10 +220,11 @@ export class TaskScheduler {
         reporter.taskFinished(pathspec, task, node, record.durationMs, response.foreachElements?.length);
         if (!this.stopping || this.stopping === "cancelled") this.schedule(node, task.taskId, task.stack, response);
       } else if (!response.ok) {
+        const error = this.options.explainFailure?.(task.step, response.error) ?? response.error;
         record.status = "failed";
-        record.exception = response.error;
+        record.exception = error;
         await metadata.putTask(record);
-        this.retryOrFail(task, pathspec, response.error, retries, catchError !== undefined);
+        this.retryOrFail(task, pathspec, error, retries, catchError !== undefined);
       }
     }, response.ok ? undefined : response.error);
   }
