@@ -6,8 +6,8 @@
  * on I/O, a subprocess, the network, or computing for a while) then all run at once, as
  * Metaflow runs `--max-workers` processes. Short tasks never open it: with 1,000 trivial
  * splits a worker frees up within milliseconds, and 16 threads would cost 16 cold starts
- * (~0.5-1 s of CPU each) for no gain. A task still waiting for a worker to boot does not
- * count as running long: that worker is coming anyway.
+ * (~0.5-1 s of CPU each) for no gain. A task still waiting for its worker to boot tells
+ * nothing either way and is left out; with none started yet, the pool waits.
  *
  * Piscina starts a thread whenever a task is queued and no thread is free, so the number of
  * tasks let through here is the number of threads the pool grows to.
@@ -79,10 +79,14 @@ export class PoolGate {
 
   private widenIfAllLong(): void {
     const now = Date.now();
+    let anyStarted = false;
     for (const task of this.running) {
       const started = task.startedAt();
-      if (started === undefined || now - started < this.patienceMs) return;
+      if (started === undefined) continue;
+      if (now - started < this.patienceMs) return;
+      anyStarted = true;
     }
+    if (!anyStarted) return;
     this.allowed = Math.min(this.max, Math.max(this.allowed, this.running.size + this.waiting.length));
     this.startWaiting();
   }
