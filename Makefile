@@ -5,8 +5,17 @@ node_modules: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch node_modules
 
-## Run the main example flow (arXiv topic model, test mode) on the local datastore in .flowrun/
-demo: node_modules
+# The compiled package: what `import { Flow } from "flowrun"` loads in a script in this
+# checkout (a package resolves its own name), and what `npm pack` ships. Rebuilt when a
+# source changes.
+SOURCES := $(shell find src runtime -name '*.ts' -o -name '*.mjs') package.json tsconfig.json tsconfig.build.json
+dist/src/index.js: node_modules $(SOURCES)
+	npm run build
+	@touch $@
+
+## Run the main example flow (arXiv topic model, test mode) on the local datastore in .flowrun/;
+## builds dist/ first so that scripts here can read the results with `import ... from "flowrun"`
+demo: node_modules dist/src/index.js
 	npm run --silent flowrun -- run flows/ArxivAbstractTopicModel.ts
 
 ## The whole test suite

@@ -80,6 +80,8 @@ export interface TaskRequest {
   startedPort?: MessagePort;
   /** Set by the executor: the TaskProcessTable in which the worker records the processes the task starts. */
   processTable?: SharedArrayBuffer;
+  /** Set by the executor: one BigInt64 in which the worker stores when it took the task up (epoch ms). */
+  startSignal?: SharedArrayBuffer;
 }
 
 export interface TaskSuccess {
@@ -92,12 +94,16 @@ export interface TaskSuccess {
   chosen?: string;
   /** How many log messages the task published (the scheduler waits for all of them). */
   logMessages: number;
+  /** When the worker took the task up (epoch ms): its duration excludes the wait for a worker. */
+  startedAt?: number;
 }
 
 export interface TaskFailure {
   ok: false;
   error: SerializedError;
   logMessages: number;
+  /** When the worker took the task up (epoch ms); absent when no worker did. */
+  startedAt?: number;
 }
 
 export type WorkerRequest = ParametersRequest | TaskRequest;

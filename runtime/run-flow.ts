@@ -27,6 +27,7 @@ import type { ProgressReporter } from "./scheduler/progress-reporter.js";
 import { TaskScheduler, type SchedulerOutcome } from "./scheduler/task-scheduler.js";
 import { ResumePlan } from "./resume/resume-plan.js";
 import { mergeDependencies } from "./environments/environment-spec.js";
+import { withMissingPackageHint } from "./environments/missing-package-hint.js";
 
 export interface RunFlowOptions {
   flowFile: string;
@@ -112,6 +113,7 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
       [...graph.steps.keys()].map((step) => [step, { step, decorators: { ...options.withDecorators, ...steps[step] } }]),
     );
     const environments = await buildEnvironments(graph, stepOptions, flowOptions.dependencies?.packages, options);
+    const declared = new Map([...stepOptions].map(([step, o]) => [step, mergeDependencies(flowOptions.dependencies?.packages, o.decorators.dependencies?.packages)]));
     const orchestrator = thisOrchestrator();
     const run: RunRecord = {
       flow: graph.className,
@@ -148,6 +150,7 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
       maxWorkers: options.maxWorkers,
       maxNumSplits: options.maxNumSplits,
       resume,
+      explainFailure: (step, error) => withMissingPackageHint(error, step, declared),
     });
     const onAbort = () => scheduler.cancel();
     const onKill = () => {

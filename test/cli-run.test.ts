@@ -15,7 +15,14 @@ const FLOW = fixtureFlow("cli-params.ts");
 test("flowrun <flow.ts> --help lists the parameters with types, defaults and help", async () => {
   const result = await runCli([FLOW, "--help"], { env: store.env });
   assert.equal(result.code, 0, describeResult(result));
-  const line = (flag: string) => result.stdout.split("\n").find((l) => l.trim().startsWith(flag)) ?? "";
+  // A parameter's line and the lines its description wraps onto.
+  const line = (flag: string) => {
+    const lines = result.stdout.split("\n");
+    const first = lines.findIndex((l) => l.trim().startsWith(flag));
+    const more = lines.slice(first + 1);
+    const end = more.findIndex((l) => !/^ {6,}\S/.test(l));
+    return first < 0 ? "" : [lines[first]!, ...more.slice(0, end)].map((l) => l.trim()).join(" ");
+  };
   assert.match(line("--times"), /--times <Number>\s+How many lines to print \(default: 2\)/);
   assert.match(line("--ratio"), /--ratio <Number>\s+A fraction between 0 and 1 \(default: 0\.5\)/);
   assert.match(line("--config"), /--config <JSONType>\s+Model settings as JSON \(default: \{ depth: 2 \}\)/);

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { Runner, type Run } from "../src/index.js";
 import { describeResult, fixtureFlow, REPO, runCli, tempDatastore } from "./support/flowrun-cli.js";
 
-const COMMANDS = ["run", "resume", "check", "show", "output-dot", "runs", "flows", "logs", "dump", "tag", "env"];
+const COMMANDS = ["run", "resume", "check", "show", "output-dot", "runs", "flows", "logs", "dump", "tag", "env", "init"];
 
 describe("--version and --help", () => {
   test("flowrun --version prints the package's version", async () => {

@@ -3,6 +3,9 @@
  * step's imports and module-level state never leak into another step, while the splits of
  * a foreach reuse warm workers. `@isolate` gives each task a pool of its own (a fresh
  * worker), paying the cold start (~100 ms of tsx registration) on every task.
+ *
+ * A pool may grow to `maxWorkers` threads whatever the core count (I/O-bound splits must
+ * all run at once); its PoolGate decides when growing is worth the cold starts.
  */
 import { availableParallelism } from "node:os";
 import { getHeapStatistics } from "node:v8";
@@ -12,6 +15,7 @@ import { TaskFailedError } from "../../src/errors.js";
 import type { TaskRequest, WorkerRequest, WorkerResponse, WorkerSetup } from "../protocol.js";
 import { TaskProcessTable } from "../task-process-table.js";
 import { endProcesses } from "./end-processes.js";
+import { PoolGate } from "./pool-gate.js";
 import type { StepRuntimeOptions, TaskExecutor } from "./task-executor.js";
 
 const BOOTSTRAP = new URL("../worker/bootstrap.mjs", import.meta.url).href;
@@ -21,8 +25,13 @@ export interface WorkerPoolExecutorOptions {
   maxWorkers: number;
 }
 
+interface StepPool {
+  piscina: Piscina;
+  gate: PoolGate;
+}
+
 export class WorkerPoolExecutor implements TaskExecutor {
-  private readonly pools = new Map<string, Piscina>();
+  private readonly pools = new Map<string, StepPool>();
 
   constructor(private readonly options: WorkerPoolExecutorOptions) {}
 
@@ -30,8 +39,23 @@ export class WorkerPoolExecutor implements TaskExecutor {
     if (!step.decorators.isolate) this.pool(step);
   }
 
-  async run(step: StepRuntimeOptions, request: WorkerRequest): Promise<WorkerResponse> {
-    const pool = step.decorators.isolate ? this.createPool(step, 1) : this.pool(step);
+  run(step: StepRuntimeOptions, request: WorkerRequest): Promise<WorkerResponse> {
+    if (step.decorators.isolate) return this.runOn(this.createPool(step, 1), step, request);
+    const { piscina, gate } = this.pool(step);
+    if (request.kind !== "task") return gate.run(() => this.runOn(piscina, step, request));
+    // Shared memory, not a message: the gate polls it, and a task's round trip stays one message each way.
+    const startSignal = new SharedArrayBuffer(BigInt64Array.BYTES_PER_ELEMENT);
+    const started = new BigInt64Array(startSignal);
+    return gate.run(
+      () => this.runOn(piscina, step, { ...request, startSignal }),
+      () => {
+        const at = Atomics.load(started, 0);
+        return at === 0n ? undefined : Number(at);
+      },
+    );
+  }
+
+  private async runOn(pool: Piscina, step: StepRuntimeOptions, request: WorkerRequest): Promise<WorkerResponse> {
     const seconds = step.decorators.timeout?.seconds;
     const processes = new TaskProcessTable();
     const sent: WorkerRequest = request.kind === "task" ? { ...request, processTable: processes.buffer } : request;
@@ -51,22 +75,21 @@ export class WorkerPoolExecutor implements TaskExecutor {
     for (const [key, pool] of this.pools) {
       if (!key.startsWith(`${step}\0`)) continue;
       this.pools.delete(key);
-      void pool.destroy();
+      void pool.piscina.destroy();
     }
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.pools.values()].map((pool) => pool.destroy()));
+    await Promise.all([...this.pools.values()].map((pool) => pool.piscina.destroy()));
     this.pools.clear();
   }
 
-  private pool(step: StepRuntimeOptions): Piscina {
+  private pool(step: StepRuntimeOptions): StepPool {
     const key = `${step.step}\0${step.envDir ?? ""}\0${step.decorators.resources?.memory ?? ""}`;
     let pool = this.pools.get(key);
     if (!pool) {
-      // Threads beyond the core count only add cold starts (~0.5-1 s of CPU each) for
-      // CPU-bound steps; the scheduler still keeps up to maxWorkers tasks in flight.
-      pool = this.createPool(step, Math.min(this.options.maxWorkers, availableParallelism()));
+      const { maxWorkers } = this.options;
+      pool = { piscina: this.createPool(step, maxWorkers), gate: new PoolGate(maxWorkers, availableParallelism()) };
       this.pools.set(key, pool);
     }
     return pool;

@@ -44,6 +44,8 @@ export interface SchedulerOptions {
   maxNumSplits: number;
   /** resume: origin tasks to clone instead of running. */
   resume?: ResumePlan;
+  /** Adds what the runtime knows to a task's error (a hint) before it is stored and reported. */
+  explainFailure?: (step: string, error: SerializedError) => SerializedError;
 }
 
 export interface TaskFailureReport {
@@ -186,7 +188,7 @@ export class TaskScheduler {
     // Warm the workers of the next steps while this task runs: a cold worker takes
     // ~0.5 s of CPU, longer than many steps.
     for (const next of this.ahead.get(task.step)!) this.options.executor.prewarm(this.options.stepOptions(next));
-    const started = performance.now();
+    const dispatched = Date.now();
     // The "running" record is for `flowrun logs` and the client; the task need not wait for
     // its commit (writes from this thread commit in order, so it lands before the final one).
     const running = metadata.putTask({ ...record });
@@ -201,8 +203,13 @@ export class TaskScheduler {
     await this.settle(task, pathspec, async () => {
       await running;
       await logs.drain(pathspec, task.attempt, "logMessages" in response ? response.logMessages : 0);
-      record.finishedAt = new Date().toISOString();
-      record.durationMs = Math.round(performance.now() - started);
+      // Timed from when a worker took the task up: waiting for a free or booting worker is
+      // not the step's time. A worker that died before answering leaves only the dispatch time.
+      const started = "startedAt" in response && response.startedAt !== undefined ? response.startedAt : dispatched;
+      const finished = Date.now();
+      record.startedAt = new Date(started).toISOString();
+      record.finishedAt = new Date(finished).toISOString();
+      record.durationMs = Math.max(0, finished - started);
       if (response.ok && "artifacts" in response) {
         record.status = "succeeded";
         record.artifacts = response.artifacts;
@@ -213,10 +220,11 @@ export class TaskScheduler {
         reporter.taskFinished(pathspec, task, node, record.durationMs, response.foreachElements?.length);
         if (!this.stopping || this.stopping === "cancelled") this.schedule(node, task.taskId, task.stack, response);
       } else if (!response.ok) {
+        const error = this.options.explainFailure?.(task.step, response.error) ?? response.error;
         record.status = "failed";
-        record.exception = response.error;
+        record.exception = error;
         await metadata.putTask(record);
-        this.retryOrFail(task, pathspec, response.error, retries, catchError !== undefined);
+        this.retryOrFail(task, pathspec, error, retries, catchError !== undefined);
       }
     }, response.ok ? undefined : response.error);
   }

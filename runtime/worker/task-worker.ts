@@ -114,6 +114,8 @@ function jsonPreview(value: unknown): unknown {
 }
 
 async function runTask(loaded: LoadedFlow, request: TaskRequest): Promise<TaskSuccess | TaskFailure> {
+  const startedAt = Date.now();
+  if (request.startSignal) Atomics.store(new BigInt64Array(request.startSignal), 0, BigInt(startedAt));
   request.startedPort?.postMessage("started");
   request.startedPort?.close();
   const { current } = request;
@@ -124,9 +126,9 @@ async function runTask(loaded: LoadedFlow, request: TaskRequest): Promise<TaskSu
     const step = () => executeStep(loaded, request, logs);
     const processes = request.processTable && new TaskProcessTable(request.processTable);
     const result = await runWithTaskLogs(logs, processes ? () => runWithChildTracking(processes, step) : step);
-    return { ...result, logMessages: logs.messages };
+    return { ...result, logMessages: logs.messages, startedAt };
   } catch (error) {
-    return { ok: false, error: serializeError(error), logMessages: logs.messages };
+    return { ok: false, error: serializeError(error), logMessages: logs.messages, startedAt };
   } finally {
     setCurrentState(undefined);
     restoreEnv(savedEnv);

@@ -78,10 +78,19 @@ ${READ_OPTIONS}`,
 Adds or removes user tags of a run (system tags user:, project:, project_branch:, runtime: cannot be changed).
 
 ${READ_OPTIONS}`,
-  env: `Usage: flowrun env list [--json] | path ID | clean [--all | ID...]
+  env: `Usage: flowrun env list [--json] | path ID | clean [--all | ID...] | types <flow.ts> [--out FILE]
 
 Per-step dependency environments, cached in ~/.cache/flowrun/envs (FLOWRUN_ENV_CACHE).
   list [--json]                  the environments and their sizes
   path ID                        where an environment is
-  clean [--all | ID...]          delete unused environments (or all, or these)`,
+  clean [--all | ID...]          delete unused environments (or all, or these)
+  types <flow.ts>                build the flow's environments and write tsconfig.flowrun-env.json
+                                 (paths to their packages) beside the project's package.json,
+                                 so tsc and the editor see the types of @dependencies packages
+  --out FILE                     write the paths file there instead`,
+  init: `Usage: flowrun init [DIR]
+
+Makes a project in DIR (default: the current directory): package.json ("type": "module",
+depending on flowrun), tsconfig.json that type-checks flows, tsconfig.flowrun-env.json (filled by
+\`flowrun env types\`), flows/Hello.ts and .gitignore. Writes nothing if any of them exists.`,
 };

@@ -21,6 +21,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   dump: () => import("./commands/dump.js"),
   tag: () => import("./commands/tag.js"),
   env: () => import("./commands/env.js"),
+  init: () => import("./commands/init.js"),
   datastore: () => import("./commands/datastore.js"),
 };
 
@@ -37,7 +38,8 @@ Usage:
   flowrun logs PATHSPEC [--stderr]                       a task's (or step's) output
   flowrun dump PATHSPEC [--artifact NAME]                artifacts of a run, step or task
   flowrun tag add|remove PATHSPEC TAG...                 tag a run
-  flowrun env list|clean|path                            dependency environments
+  flowrun init [DIR]                                     a new project: package.json, tsconfig, flows/Hello.ts
+  flowrun env list|path|clean|types                      dependency environments
   flowrun datastore backup DIR | verify                  copy or check the local datastore
   flowrun <flow.ts> --help                               the flow's parameters
   flowrun <command> --help | --version                   a command's usage and options; flowrun's version

@@ -5,6 +5,7 @@
  *   flowrun env path ID                the folder of one environment (unique id prefix ok)
  *   flowrun env clean                  leftovers of interrupted builds only
  *   flowrun env clean ID... | --all    those environments too (rebuilt on next use)
+ *   flowrun env types <flow.ts>        the flow's environments as tsconfig paths (env-types.ts)
  *
  * `env build <flow.ts>` needs the flow loader and comes with the runtime.
  *
@@ -34,7 +35,7 @@ export interface CommandIO {
 
 const consoleIO: CommandIO = { out: (line) => console.log(line), err: (line) => console.error(line) };
 
-const USAGE = "usage: flowrun env list [--json] | path ID | clean [--all | ID...]";
+const USAGE = "usage: flowrun env list [--json] | path ID | clean [--all | ID...] | types <flow.ts> [--out FILE]";
 
 export async function run(args: string[], io: CommandIO = consoleIO): Promise<number> {
   const [sub, ...rest] = args;
@@ -49,6 +50,8 @@ export async function run(args: string[], io: CommandIO = consoleIO): Promise<nu
         return 0;
       case "clean":
         return await clean(root, rest, io);
+      case "types":
+        return await (await import("./env-types.js")).envTypes(rest, io);
       case "build":
         throw new UsageError("env build is not available yet: environments are built by `flowrun run`");
       default:

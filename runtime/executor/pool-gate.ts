@@ -1,0 +1,93 @@
+/**
+ * How many of a step's tasks its worker pool runs at once, up to `--max-workers`.
+ *
+ * A pool starts as wide as the machine has cores, and opens up to its maximum once tasks
+ * wait while every task in a worker has been running for `patienceMs`: long tasks (waiting
+ * on I/O, a subprocess, the network, or computing for a while) then all run at once, as
+ * Metaflow runs `--max-workers` processes. Short tasks never open it: with 1,000 trivial
+ * splits a worker frees up within milliseconds, and 16 threads would cost 16 cold starts
+ * (~0.5-1 s of CPU each) for no gain. A task still waiting for its worker to boot tells
+ * nothing either way and is left out; with none started yet, the pool waits.
+ *
+ * Piscina starts a thread whenever a task is queued and no thread is free, so the number of
+ * tasks let through here is the number of threads the pool grows to.
+ */
+
+/** How long every running task must have run before waiting tasks get threads of their own. */
+export const DEFAULT_PATIENCE_MS = 500;
+
+/** When a task let through was taken up by a worker (epoch ms), or undefined while it waits for one. */
+export type StartProbe = () => number | undefined;
+
+interface Running {
+  startedAt: StartProbe;
+}
+
+export class PoolGate {
+  private allowed: number;
+  private readonly running = new Set<Running>();
+  private readonly waiting: Array<() => void> = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly max: number,
+    initial: number,
+    private readonly patienceMs = DEFAULT_PATIENCE_MS,
+  ) {
+    this.allowed = Math.max(1, Math.min(max, initial));
+  }
+
+  /**
+   * Runs `task` once the pool may take it; the returned promise settles with the task's.
+   * `startedAt` tells when a worker took it up (default: as soon as it is let through).
+   */
+  run<T>(task: () => Promise<T>, startedAt?: StartProbe): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const start = () => {
+        const letThrough = Date.now();
+        const entry: Running = { startedAt: startedAt ?? (() => letThrough) };
+        this.running.add(entry);
+        task()
+          .then(resolve, reject)
+          .finally(() => {
+            this.running.delete(entry);
+            this.startWaiting();
+          });
+      };
+      if (this.running.size < this.allowed) start();
+      else {
+        this.waiting.push(start);
+        this.watch();
+      }
+    });
+  }
+
+  private startWaiting(): void {
+    // The slot is taken synchronously, so a task arriving meanwhile cannot take it too.
+    while (this.waiting.length > 0 && this.running.size < this.allowed) this.waiting.shift()!();
+    if (this.waiting.length === 0 || this.allowed >= this.max) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  /** While tasks wait, checks a few times per patience period whether to open up. */
+  private watch(): void {
+    if (this.timer || this.allowed >= this.max) return;
+    this.timer = setInterval(() => this.widenIfAllLong(), this.patienceMs / 4);
+  }
+
+  private widenIfAllLong(): void {
+    const now = Date.now();
+    let anyStarted = false;
+    for (const task of this.running) {
+      const started = task.startedAt();
+      if (started === undefined) continue;
+      if (now - started < this.patienceMs) return;
+      anyStarted = true;
+    }
+    if (!anyStarted) return;
+    this.allowed = Math.min(this.max, Math.max(this.allowed, this.running.size + this.waiting.length));
+    this.startWaiting();
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * A new user's first minutes: `flowrun init` makes a project; once its dependencies are in
+ * (here flowrun is this checkout, built and linked, as `npm install` would place it), `tsc`
+ * type-checks its flows, `flowrun run flows/Hello.ts` runs, and the README's client snippet
+ * works in it as written. `flowrun env types` then lets tsc see the types of a step's
+ * `@dependencies` package (npm installs it from a registry served by the test).
+ */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { cleanEnv, copyCheckout, linkProjectDependencies, type CheckoutCopy } from "./support/built-checkout.js";
+import { REPO } from "./support/flowrun-cli.js";
+import { packFixtures, startRegistry, type FixtureRegistry } from "./fixtures/packages/fixture-registry.js";
+
+let checkout: CheckoutCopy;
+let work: string;
+let project: string;
+let registry: FixtureRegistry;
+let extraEnv: Record<string, string>;
+
+before(async () => {
+  checkout = copyCheckout();
+  execFileSync("npm", ["run", "--silent", "build"], { cwd: checkout.dir, stdio: "ignore" });
+  work = mkdtempSync(join(tmpdir(), "flowrun-init-"));
+  project = join(work, "my-flows");
+  const packs = await packFixtures(work, ["fr-typed-1.0.0"]);
+  registry = await startRegistry([packs["fr-typed@1.0.0"]!]);
+  extraEnv = {
+    npm_config_registry: registry.url,
+    npm_config_cache: join(work, "npm-cache"),
+    npm_config_fetch_retries: "0",
+    npm_config_update_notifier: "false",
+    FLOWRUN_ENV_CACHE: join(work, "envs"),
+  };
+});
+after(async () => {
+  await registry?.close();
+  checkout?.remove();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+/** Asynchronously: the registry npm talks to is served by this process. */
+async function run(cmd: string, args: string[], cwd = project): Promise<{ code: number | null; stdout: string; out: string }> {
+  const child = spawn(cmd, args, { cwd, env: cleanEnv(extraEnv), stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  const [code] = (await once(child, "close")) as [number | null];
+  return { code, stdout, out: `exit ${code}\n${stdout}\n${stderr}` };
+}
+const flowrun = (...args: string[]) => run(join(project, "node_modules/.bin/flowrun"), args);
+const tsc = () => run(join(project, "node_modules/.bin/tsc"), ["--noEmit", "-p", "."]);
+
+/** The first ```js block of the README's "Start a project" section, verbatim. */
+function readmeClientSnippet(): string {
+  const readme = readFileSync(join(REPO, "README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("\n## Start a project"));
+  const snippet = /```js\n([^]*?)```/.exec(section)?.[1];
+  assert.ok(snippet, "README has a js snippet under ## Start a project");
+  return snippet;
+}
+
+describe("flowrun init", () => {
+  test("makes a ready project: it type-checks, runs Hello, and the README's client snippet reads the run", { timeout: 300_000 }, async () => {
+    const init = await run("node", [join(checkout.dir, "dist/src/cli/main.js"), "init", "my-flows"], work);
+    assert.equal(init.code, 0, init.out);
+    assert.match(init.stdout, /npm install\n/);
+    assert.match(init.stdout, /npx flowrun run flows\/Hello\.ts\n/);
+    const pkg = JSON.parse(readFileSync(join(project, "package.json"), "utf8"));
+    assert.equal(pkg.type, "module");
+    assert.equal(pkg.dependencies.flowrun, `^${JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")).version}`);
+    assert.match(readFileSync(join(project, ".gitignore"), "utf8"), /^\.flowrun\/$/m);
+
+    // A second init overwrites nothing.
+    writeFileSync(join(project, "flows/Hello.ts"), `${readFileSync(join(project, "flows/Hello.ts"), "utf8")}// mine\n`);
+    const again = await run("node", [join(checkout.dir, "dist/src/cli/main.js"), "init", "my-flows"], work);
+    assert.equal(again.code, 2, again.out);
+    assert.match(again.out, /already has package\.json.*nothing was written/);
+    assert.match(readFileSync(join(project, "flows/Hello.ts"), "utf8"), /\/\/ mine\n$/);
+
+    linkProjectDependencies(project, checkout.dir);
+    const checked = await tsc();
+    assert.equal(checked.code, 0, checked.out);
+    // The tsconfig does check flows: a wrong artifact type is an error.
+    writeFileSync(join(project, "flows/Wrong.ts"), readFileSync(join(project, "flows/Hello.ts"), "utf8").replace(/this\.greeting = .*;/, "this.greeting = 42;"));
+    const wrong = await tsc();
+    rmSync(join(project, "flows/Wrong.ts"));
+    assert.notEqual(wrong.code, 0, wrong.out);
+    assert.match(wrong.out, /flows\/Wrong\.ts.*TS2322/);
+
+    const lint = await flowrun("check", "flows/Hello.ts");
+    assert.equal(lint.code, 0, lint.out);
+    assert.doesNotMatch(lint.stdout, /warning/, "the generated flow follows the suggested practices");
+    const hello = await flowrun("run", "flows/Hello.ts");
+    assert.equal(hello.code, 0, hello.out);
+    assert.match(hello.stdout, /\[HelloWorldFlow\/\S+\/end\/\d+\] Hello, world!/);
+
+    writeFileSync(join(project, "read.mjs"), readmeClientSnippet());
+    const read = await run("node", ["read.mjs"]);
+    assert.equal(read.code, 0, read.out);
+    assert.match(read.stdout, /^HelloWorldFlow\/\S+: Hello, world!$/m);
+  });
+});
+
+describe("flowrun env types", () => {
+  const FLOW = `import { FlowSpec, step, Parameter, project, current, dependencies } from "flowrun";
+
+/** Shouts with a package only its step's environment has. */
+@project({ name: "my-flows" })
+export default class ShoutFlow extends FlowSpec {
+  testMode = Parameter("test-mode", { default: () => !current.isProduction, help: "unused" });
+  declare shouted: string;
+
+  /** Start. */
+  @step
+  start() {
+    this.next(this.shout);
+  }
+
+  @dependencies({ packages: { "fr-typed": "^1.0.0" } })
+  @step
+  async shout() {
+    const { shout } = await import("fr-typed");
+    this.shouted = shout("hello");
+    this.next(this.end);
+  }
+
+  /** Print. */
+  @step
+  end() {
+    console.log(this.shouted);
+  }
+}
+`;
+
+  test("lets tsc see the types of a step's @dependencies package", { timeout: 300_000 }, async () => {
+    writeFileSync(join(project, "flows/Shout.ts"), FLOW);
+    const before = await tsc();
+    assert.notEqual(before.code, 0, before.out);
+    assert.match(before.out, /Cannot find module 'fr-typed'/);
+
+    const types = await flowrun("env", "types", "flows/Shout.ts");
+    assert.equal(types.code, 0, types.out);
+    assert.match(types.stdout, /wrote tsconfig\.flowrun-env\.json/);
+    assert.match(types.stdout, /fr-typed@1\.0\.0 {2}\(step shout\)/);
+    const after = await tsc();
+    assert.equal(after.code, 0, after.out);
+
+    // The types are the package's own: misusing them is an error.
+    writeFileSync(join(project, "flows/Shout.ts"), FLOW.replace('this.shouted = shout("hello")', "this.shouted = shout(42)"));
+    const misuse = await tsc();
+    writeFileSync(join(project, "flows/Shout.ts"), FLOW);
+    assert.notEqual(misuse.code, 0, misuse.out);
+    assert.match(misuse.out, /Argument of type 'number' is not assignable to parameter of type 'string'/);
+
+    // The environment env types built is the one the run uses.
+    const shout = await flowrun("run", "flows/Shout.ts");
+    assert.equal(shout.code, 0, shout.out);
+    assert.match(shout.stdout, /HELLO!/);
+    assert.doesNotMatch(shout.stdout, /environment \S+ built/);
+  });
+});
