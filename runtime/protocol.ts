@@ -1,6 +1,8 @@
 /**
  * The messages between the scheduler (main thread) and a task worker (piscina thread).
  * Everything that crosses `postMessage` is one of these types; errors travel serialised.
+ * Each request kind has its own response type (`ResponseTo<R>`), and every response
+ * carries the `kind` of its request and `ok`, so callers narrow without casts.
  */
 import type { MessagePort } from "node:worker_threads";
 import type { SerializedError } from "../src/errors.js";
@@ -41,7 +43,8 @@ export interface ParametersRequest {
   raw: Record<string, string | boolean>;
 }
 
-export interface ParametersResponse {
+export interface ParametersResult {
+  kind: "parameters";
   ok: true;
   /** Artifact refs of the parameter values, by class field name. */
   refs: Record<string, ArtifactRef>;
@@ -85,6 +88,7 @@ export interface TaskRequest {
 }
 
 export interface TaskSuccess {
+  kind: "task";
   ok: true;
   artifacts: Record<string, ArtifactRef>;
   next: NextCall | null;
@@ -98,16 +102,24 @@ export interface TaskSuccess {
   startedAt?: number;
 }
 
-export interface TaskFailure {
+/** A request of kind `K` that failed: the flow did not load, the step threw, ... */
+export interface WorkerFailure<K extends WorkerRequest["kind"]> {
+  kind: K;
   ok: false;
   error: SerializedError;
+  /** How many log messages the task published before it failed. */
   logMessages: number;
   /** When the worker took the task up (epoch ms); absent when no worker did. */
   startedAt?: number;
 }
 
 export type WorkerRequest = ParametersRequest | TaskRequest;
-export type WorkerResponse = ParametersResponse | TaskSuccess | TaskFailure;
+export type ParametersResponse = ParametersResult | WorkerFailure<"parameters">;
+export type TaskFailure = WorkerFailure<"task">;
+export type TaskResponse = TaskSuccess | TaskFailure;
+/** The response to a request of type `R`. */
+export type ResponseTo<R extends WorkerRequest> = R extends TaskRequest ? TaskResponse : ParametersResponse;
+export type WorkerResponse = ParametersResponse | TaskResponse;
 
 /** Published on the log BroadcastChannel while a task runs. */
 export interface LogMessage {

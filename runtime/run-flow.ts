@@ -19,7 +19,7 @@ import { MetadataStore } from "./metadata/metadata-store.js";
 import type { RunRecord } from "./metadata/records.js";
 import { flowSource } from "./metadata/flow-source.js";
 import { startHeartbeat, thisOrchestrator } from "./metadata/run-liveness.js";
-import type { ParametersResponse } from "./protocol.js";
+import type { ParametersResult } from "./protocol.js";
 import { newRunId } from "./run-id.js";
 import { runIdentity } from "./run-context.js";
 import { LogSink } from "./scheduler/log-sink.js";
@@ -104,8 +104,8 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
       { kind: "parameters", current: { ...base, stepName: "start", taskId: "0", retryCount: 0 }, identity: identityOptions, raw: rawParameters },
     );
     if (!init.ok) throw rehydrateError(init.error);
-    const { steps, flowOptions } = init as ParametersResponse;
-    const { refs, preview } = options.resume ? resumedParameters(init as ParametersResponse, options.resume.origin) : (init as ParametersResponse);
+    const { steps, flowOptions } = init;
+    const { refs, preview } = options.resume ? resumedParameters(init, options.resume.origin) : init;
     const resume = options.resume && (await ResumePlan.load(metadata, graph, options.resume.origin, options.resume.step));
     const identity = runIdentity({ ...identityOptions, projectName: flowOptions.project?.name ?? null, flowName: graph.className });
     const current = { ...base, ...identity, parameterNames: Object.keys(refs) };
@@ -193,7 +193,7 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
  * now); a parameter the code declares now but the origin lacked takes the value just
  * resolved for it (its default), and one the code no longer declares is left out.
  */
-function resumedParameters(resolved: ParametersResponse, origin: RunRecord): Pick<ParametersResponse, "refs" | "preview"> {
+function resumedParameters(resolved: ParametersResult, origin: RunRecord): Pick<ParametersResult, "refs" | "preview"> {
   return {
     refs: Object.fromEntries(Object.entries(resolved.refs).map(([field, ref]) => [field, origin.parameterRefs?.[field] ?? ref])),
     preview: Object.fromEntries(Object.entries(resolved.preview).map(([name, value]) => [name, name in origin.parameters ? origin.parameters[name] : value])),

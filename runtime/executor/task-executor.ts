@@ -4,7 +4,7 @@
  * take its place.
  */
 import type { StepDecorators } from "../../src/flow/registry.js";
-import type { WorkerRequest, WorkerResponse } from "../protocol.js";
+import type { ResponseTo, WorkerRequest } from "../protocol.js";
 
 export interface StepRuntimeOptions {
   step: string;
@@ -20,7 +20,7 @@ export interface TaskExecutor {
    * TaskFailedError saying which. Either way, processes the task started and left running
    * are ended first.
    */
-  run(options: StepRuntimeOptions, request: WorkerRequest): Promise<WorkerResponse>;
+  run<R extends WorkerRequest>(options: StepRuntimeOptions, request: R): Promise<ResponseTo<R>>;
   /** Starts the step's workers ahead of its first task so it does not wait for a cold start. */
   prewarm(options: StepRuntimeOptions): void;
   /** The step will not run again in this run: its workers may stop. */

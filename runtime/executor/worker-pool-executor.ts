@@ -12,7 +12,7 @@ import { getHeapStatistics } from "node:v8";
 import { MessageChannel } from "node:worker_threads";
 import { Piscina } from "piscina";
 import { TaskFailedError } from "../../src/errors.js";
-import type { TaskRequest, WorkerRequest, WorkerResponse, WorkerSetup } from "../protocol.js";
+import type { ResponseTo, TaskRequest, WorkerRequest, WorkerSetup } from "../protocol.js";
 import { TaskProcessTable } from "../task-process-table.js";
 import { endProcesses } from "./end-processes.js";
 import { PoolGate } from "./pool-gate.js";
@@ -39,7 +39,13 @@ export class WorkerPoolExecutor implements TaskExecutor {
     if (!step.decorators.isolate) this.pool(step);
   }
 
-  run(step: StepRuntimeOptions, request: WorkerRequest): Promise<WorkerResponse> {
+  run<R extends WorkerRequest>(step: StepRuntimeOptions, request: R): Promise<ResponseTo<R>> {
+    // What comes back from a worker thread is untyped; task-worker.ts answers each request
+    // kind with its ResponseTo type.
+    return this.dispatch(step, request) as Promise<ResponseTo<R>>;
+  }
+
+  private dispatch(step: StepRuntimeOptions, request: WorkerRequest): Promise<unknown> {
     if (step.decorators.isolate) return this.runOn(this.createPool(step, 1), step, request);
     const { piscina, gate } = this.pool(step);
     if (request.kind !== "task") return gate.run(() => this.runOn(piscina, step, request));
@@ -55,13 +61,13 @@ export class WorkerPoolExecutor implements TaskExecutor {
     );
   }
 
-  private async runOn(pool: Piscina, step: StepRuntimeOptions, request: WorkerRequest): Promise<WorkerResponse> {
+  private async runOn(pool: Piscina, step: StepRuntimeOptions, request: WorkerRequest): Promise<unknown> {
     const seconds = step.decorators.timeout?.seconds;
     const processes = new TaskProcessTable();
     const sent: WorkerRequest = request.kind === "task" ? { ...request, processTable: processes.buffer } : request;
     try {
       if (seconds && sent.kind === "task") return await runWithTimeout(pool, sent, seconds);
-      return (await pool.run(sent)) as WorkerResponse;
+      return await pool.run(sent);
     } catch (error) {
       throw describeWorkerDeath(error, step);
     } finally {
@@ -119,13 +125,13 @@ export class WorkerPoolExecutor implements TaskExecutor {
  * @timeout measures the step itself: the clock starts when the worker picks the task up,
  * not while it waits in the pool's queue or for a cold worker to boot.
  */
-async function runWithTimeout(pool: Piscina, request: TaskRequest, seconds: number): Promise<WorkerResponse> {
+async function runWithTimeout(pool: Piscina, request: TaskRequest, seconds: number): Promise<unknown> {
   const { port1, port2 } = new MessageChannel();
   const abort = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   port1.once("message", () => (timer = setTimeout(() => abort.abort(), seconds * 1000)));
   try {
-    return (await pool.run({ ...request, startedPort: port2 }, { transferList: [port2], signal: abort.signal })) as WorkerResponse;
+    return await pool.run({ ...request, startedPort: port2 }, { transferList: [port2], signal: abort.signal });
   } finally {
     clearTimeout(timer);
     port1.close();

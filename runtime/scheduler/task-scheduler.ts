@@ -16,7 +16,7 @@ import type { ArtifactRef } from "../datastore/content-store.js";
 import type { StepRuntimeOptions, TaskExecutor } from "../executor/task-executor.js";
 import { logKeyFor, type MetadataStore } from "../metadata/metadata-store.js";
 import type { ForeachFrame, TaskRecord } from "../metadata/records.js";
-import type { ExpectedTransition, TaskRequest, TaskSuccess, WorkerResponse } from "../protocol.js";
+import type { ExpectedTransition, TaskRequest, TaskResponse, TaskSuccess } from "../protocol.js";
 import type { ResumePlan } from "../resume/resume-plan.js";
 import type { LogSink } from "./log-sink.js";
 import type { ProgressReporter } from "./progress-reporter.js";
@@ -193,24 +193,24 @@ export class TaskScheduler {
     // its commit (writes from this thread commit in order, so it lands before the final one).
     const running = metadata.putTask({ ...record });
     running.catch(() => {}); // awaited below; this only keeps an early failure from being "unhandled"
-    let response: WorkerResponse;
+    let response: TaskResponse;
     try {
       response = await this.options.executor.run(stepOptions, request);
     } catch (error) {
-      response = { ok: false, error: serializeError(error), logMessages: 0 };
+      response = { kind: "task", ok: false, error: serializeError(error), logMessages: 0 };
       logs.note(pathspec, task.attempt, "stderr", `${(error as Error).message}\n`);
     }
     await this.settle(task, pathspec, async () => {
       await running;
-      await logs.drain(pathspec, task.attempt, "logMessages" in response ? response.logMessages : 0);
+      await logs.drain(pathspec, task.attempt, response.logMessages);
       // Timed from when a worker took the task up: waiting for a free or booting worker is
       // not the step's time. A worker that died before answering leaves only the dispatch time.
-      const started = "startedAt" in response && response.startedAt !== undefined ? response.startedAt : dispatched;
+      const started = response.startedAt ?? dispatched;
       const finished = Date.now();
       record.startedAt = new Date(started).toISOString();
       record.finishedAt = new Date(finished).toISOString();
       record.durationMs = Math.max(0, finished - started);
-      if (response.ok && "artifacts" in response) {
+      if (response.ok) {
         record.status = "succeeded";
         record.artifacts = response.artifacts;
         record.next = response.next;
@@ -219,7 +219,7 @@ export class TaskScheduler {
         this.completed++;
         reporter.taskFinished(pathspec, task, node, record.durationMs, response.foreachElements?.length);
         if (!this.stopping || this.stopping === "cancelled") this.schedule(node, task.taskId, task.stack, response);
-      } else if (!response.ok) {
+      } else {
         const error = this.options.explainFailure?.(task.step, response.error) ?? response.error;
         record.status = "failed";
         record.exception = error;

@@ -89,7 +89,7 @@ export async function executeStep(loaded: LoadedFlow, request: TaskRequest, logs
   }
 
   const artifacts = await slots.collect(flow, initial);
-  const result: StepResult = { ok: true, artifacts, next: binding.next ?? null };
+  const result: StepResult = { kind: "task", ok: true, artifacts, next: binding.next ?? null };
   const next = binding.next;
   if (next?.foreach) result.foreachElements = await splitForeach(loaded, flow, next.foreach, request.maxNumSplits, pathspec);
   if (next?.condition) result.chosen = chooseCase(flow, next, pathspec);

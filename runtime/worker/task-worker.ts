@@ -16,7 +16,7 @@ import { ContentStore, type ArtifactRef } from "../datastore/content-store.js";
 import { openBackend } from "../datastore/open-backend.js";
 import { MetadataStore } from "../metadata/metadata-store.js";
 import { runIdentity } from "../run-context.js";
-import type { ParametersRequest, ParametersResponse, TaskFailure, TaskRequest, TaskSuccess, WorkerRequest, WorkerResponse, WorkerSetup } from "../protocol.js";
+import type { ParametersRequest, ParametersResponse, TaskRequest, TaskResponse, WorkerRequest, WorkerResponse, WorkerSetup } from "../protocol.js";
 import { TaskProcessTable } from "../task-process-table.js";
 import { installChildProcessTracking, runWithChildTracking } from "./child-processes.js";
 import { executeStep } from "./execute-step.js";
@@ -48,7 +48,7 @@ export async function createTaskHandler(setup: WorkerSetup): Promise<(request: W
     loadError = serializeError(error);
   }
   return async (request) => {
-    if (!loaded) return { ok: false, error: loadError!, logMessages: 0 };
+    if (!loaded) return { kind: request.kind, ok: false, error: loadError!, logMessages: 0 };
     return request.kind === "parameters" ? resolveParameters(loaded, request) : runTask(loaded, request);
   };
 }
@@ -86,7 +86,7 @@ function findFlowClass(module: Record<string, unknown>, flowFile: string): typeo
   return flowClass;
 }
 
-async function resolveParameters(loaded: LoadedFlow, request: ParametersRequest): Promise<ParametersResponse | TaskFailure> {
+async function resolveParameters(loaded: LoadedFlow, request: ParametersRequest): Promise<ParametersResponse> {
   const metadata = classMetadata(loaded.flowClass);
   const flowOptions = flowOptionsOf(metadata);
   const steps = Object.fromEntries([...stepsOf(metadata)].map(([name, record]) => [name, record.decorators]));
@@ -99,9 +99,9 @@ async function resolveParameters(loaded: LoadedFlow, request: ParametersRequest)
     const saved = await Promise.all(values.map((p) => loaded.content.save(p.field, p.value)));
     const refs: Record<string, ArtifactRef> = Object.fromEntries(values.map((p, i) => [p.field, saved[i]!]));
     const preview = Object.fromEntries(values.map((p) => [p.name, jsonPreview(p.value)]));
-    return { ok: true, refs, preview, steps, flowOptions: structuredClone(flowOptions) };
+    return { kind: "parameters", ok: true, refs, preview, steps, flowOptions: structuredClone(flowOptions) };
   } catch (error) {
-    return { ok: false, error: serializeError(error), logMessages: 0 };
+    return { kind: "parameters", ok: false, error: serializeError(error), logMessages: 0 };
   } finally {
     setCurrentState(undefined);
   }
@@ -113,7 +113,7 @@ function jsonPreview(value: unknown): unknown {
   return value;
 }
 
-async function runTask(loaded: LoadedFlow, request: TaskRequest): Promise<TaskSuccess | TaskFailure> {
+async function runTask(loaded: LoadedFlow, request: TaskRequest): Promise<TaskResponse> {
   const startedAt = Date.now();
   if (request.startSignal) Atomics.store(new BigInt64Array(request.startSignal), 0, BigInt(startedAt));
   request.startedPort?.postMessage("started");
@@ -128,7 +128,7 @@ async function runTask(loaded: LoadedFlow, request: TaskRequest): Promise<TaskSu
     const result = await runWithTaskLogs(logs, processes ? () => runWithChildTracking(processes, step) : step);
     return { ...result, logMessages: logs.messages, startedAt };
   } catch (error) {
-    return { ok: false, error: serializeError(error), logMessages: logs.messages, startedAt };
+    return { kind: "task", ok: false, error: serializeError(error), logMessages: logs.messages, startedAt };
   } finally {
     setCurrentState(undefined);
     restoreEnv(savedEnv);
