@@ -12,6 +12,7 @@
 import { rehydrateError, serializeError, TaskFailedError, type SerializedError } from "../../src/errors.js";
 import type { CurrentState } from "../../src/flow/current.js";
 import type { FlowGraph, StepNode } from "../../src/graph/types.js";
+import { describeFailure, userSource } from "../../src/user-frames.js";
 import type { ArtifactRef } from "../datastore/content-store.js";
 import type { StepRuntimeOptions, TaskExecutor } from "../executor/task-executor.js";
 import { logKeyFor, type MetadataStore } from "../metadata/metadata-store.js";
@@ -192,15 +193,20 @@ export class TaskScheduler {
     const running = metadata.putTask({ ...record });
     running.catch(() => {}); // awaited below; this only keeps an early failure from being "unhandled"
     let response: WorkerResponse;
+    let workerDied = false;
     try {
       response = await this.options.executor.run(stepOptions, request);
     } catch (error) {
       response = { ok: false, error: serializeError(error), logMessages: 0 };
+      workerDied = true;
       logs.note(pathspec, task.attempt, "stderr", `${(error as Error).message}\n`);
     }
+    // The attempt's log ends with its error, so `flowrun logs` tells why it failed (a dead
+    // worker's reason is already there: it was shown as it happened).
+    const epilogue = !response.ok && !workerDied ? { stream: "stderr" as const, text: `${describeFailure(response.error).join("\n")}\n` } : undefined;
     await this.settle(task, pathspec, async () => {
       await running;
-      await logs.drain(pathspec, task.attempt, "logMessages" in response ? response.logMessages : 0);
+      await logs.drain(pathspec, task.attempt, "logMessages" in response ? response.logMessages : 0, epilogue);
       record.finishedAt = new Date().toISOString();
       record.durationMs = Math.round(performance.now() - started);
       if (response.ok && "artifacts" in response) {
@@ -214,7 +220,7 @@ export class TaskScheduler {
         if (!this.stopping || this.stopping === "cancelled") this.schedule(node, task.taskId, task.stack, response);
       } else if (!response.ok) {
         record.status = "failed";
-        record.exception = response.error;
+        record.exception = { ...response.error, source: userSource(response.error.stack) };
         await metadata.putTask(record);
         this.retryOrFail(task, pathspec, response.error, retries, catchError !== undefined);
       }
