@@ -173,6 +173,7 @@ export class TaskScheduler {
       step: task.step,
       isJoin: node.isJoin,
       expected: expectedTransition(node),
+      source: { step: node.name, loc: node.loc, assignments: node.assignments ?? {} },
       parents: task.parents,
       parameterRefs: this.options.parameterRefs,
       parameterNames: this.options.parameterNames,

@@ -10,6 +10,7 @@ import ts from "./typescript-api.js";
 import type TS from "typescript";
 import { FlowDefinitionError } from "../errors.js";
 import { readInputNames } from "./join-inputs.js";
+import { readAssignments } from "./parse-assignments.js";
 import { parseTransition } from "./parse-next.js";
 import { analyzeSplits } from "./split-analysis.js";
 import {
@@ -160,6 +161,7 @@ function readStep(file: string, sf: TS.SourceFile, method: TS.MethodDeclaration)
     ...parseTransition(sf, file, method),
     isJoin,
     ...(isJoin ? { inputReads: readInputNames(sf, file, method) } : {}),
+    assignments: readAssignments(sf, file, method),
     parents: [],
     splitParents: [],
     doc: docOf(sf, method),

@@ -67,6 +67,8 @@ export interface StepNode {
   loc: SourceLocation;
   /** Location of the `this.next(...)` call. */
   nextLoc?: SourceLocation;
+  /** Artifact name -> where the step's body assigns it (or into it), for errors about its value. */
+  assignments?: Record<string, SourceLocation[]>;
   /** A join: the names its body reads from `inputs` statically (`inputs.a`, `inputs["a"]`, `const { a } = inputs`). */
   inputReads?: InputRead[];
   syntax?: StepSyntax;
