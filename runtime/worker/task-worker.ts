@@ -66,7 +66,7 @@ async function importFlow(flowFile: string): Promise<Record<string, unknown>> {
     throw new FlowDefinitionError(`cannot load the flow: ${located?.trim() ?? thrown ?? message.split("\n")[0]}`, {
       where: flowFile,
       hint: thrown
-        ? "code at the top level of the flow's modules runs when the flow loads (`flowrun check` does not run it): fix it, or move it into the step that needs it"
+        ? "code at the top level of the flow's modules (decorators included) runs when the flow loads, and `flowrun check` runs none of it: fix that line, or move the work into the step that needs it"
         : "fix the error above; `flowrun check` validates the flow without running it",
       cause: error,
     });
