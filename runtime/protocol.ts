@@ -11,7 +11,7 @@ import type { NextCall } from "../src/flow/flowspec.js";
 import type { ArtifactRef } from "./datastore/content-store.js";
 import type { DatastoreConfig } from "./datastore/storage-backend.js";
 import type { ForeachFrame } from "./metadata/records.js";
-import type { TransitionKind } from "../src/graph/types.js";
+import type { SourceLocation, TransitionKind } from "../src/graph/types.js";
 import type { FlowOptions, StepDecorators } from "../src/flow/registry.js";
 import type { IdentityOptions } from "./run-context.js";
 
@@ -32,6 +32,16 @@ export interface ExpectedTransition {
   foreach?: string;
   condition?: string;
   switchCases?: Record<string, string>;
+}
+
+/**
+ * Where the step is in the flow file and where its body assigns each artifact, from the
+ * static graph: a task that cannot store an artifact names the line that assigned it.
+ */
+export interface StepSource {
+  step: string;
+  loc: SourceLocation;
+  assignments: Record<string, SourceLocation[]>;
 }
 
 export interface ParametersRequest {
@@ -61,6 +71,7 @@ export interface TaskRequest {
   step: string;
   isJoin: boolean;
   expected: ExpectedTransition;
+  source?: StepSource;
   /** Pathspecs of the tasks whose artifacts are this task's inputs (start: none). */
   parents: string[];
   /**

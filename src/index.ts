@@ -22,7 +22,8 @@ export {
 } from "./flow/decorators.js";
 export { Parameter, IncludeFile, JSONType } from "./flow/parameters.js";
 export { current } from "./flow/current.js";
-export { Flow, Run, Step, Task, listFlows } from "./client/objects.js";
+export { Flow, Run, Step, Task, listFlows, type LogOptions } from "./client/objects.js";
+export type { TaskException } from "../runtime/metadata/records.js";
 export { namespace, getNamespace, defaultNamespace } from "./client/namespace.js";
 export { Runner } from "./client/runner.js";
 export {

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import type { Run, Task } from "../src/index.js";
 import { largeArray, plainValues } from "./fixtures/flows/plain-values.js";
 import { MAX_DEPTH } from "./fixtures/flows/exact-values.js";
+import { lineOf } from "./support/fixture-markers.js";
 import { describeResult, fixtureFlow, readRun, runFlowCli, tempDatastore } from "./support/flowrun-cli.js";
 
 const store = tempDatastore();
@@ -76,16 +77,19 @@ describe("plain data", { concurrency: true }, () => {
   });
 });
 
-describe("values that are not plain data fail the step, naming the path", () => {
+describe("values that are not plain data fail the step, naming the path and the line", () => {
+  const FLOW = fixtureFlow("bad-artifacts.ts");
+  /** The line of the step that assigned the artifact; for one set by defineProperty, the step's. */
+  const at = (text: string, how = "assigned in") => ` \\(${how} step assign at ${FLOW.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:${lineOf(FLOW, text)}\\)$`;
   const EXPECTED: Record<string, RegExp> = {
-    function: /^this\.model\.predict is a function; artifacts must be plain data$/,
-    instance: /^this\.clock\.started is an instance of class Ticker; artifacts must be plain data$/,
-    symbol: /^this\.marker\.kind is a symbol; artifacts must be plain data$/,
-    promise: /^this\.pending is a Promise .*; artifacts must be plain data$/,
-    cycle: /^this\.graph\.children\[("0"|0)\]\.parent refers back to .*\(a cycle\); artifacts must be plain data$/,
-    "throwing getter": /^this\.secret threw when read to store it \(Error: no secret here\)$/,
-    "throwing nested getter": /^this\.settings\.token threw when read to store it \(TypeError: token expired\)$/,
-    "too deep": new RegExp(`^this\\.tree\\[0\\]\\.next\\.next.*…\\S* is nested ${MAX_DEPTH + 1} levels deep, more than the ${MAX_DEPTH} an artifact may have; artifacts must be plain data$`),
+    function: new RegExp(`^this\\.model\\.predict is a function; artifacts must be plain data${at("this.model =")}`),
+    instance: new RegExp(`^this\\.clock\\.started is an instance of class Ticker; artifacts must be plain data${at("this.clock =")}`),
+    symbol: new RegExp(`^this\\.marker\\.kind is a symbol; artifacts must be plain data${at("this.marker =")}`),
+    promise: new RegExp(`^this\\.pending is a Promise .*; artifacts must be plain data${at("this.pending =")}`),
+    cycle: new RegExp(`^this\\.graph\\.children\\[("0"|0)\\]\\.parent refers back to .*\\(a cycle\\); artifacts must be plain data${at("this.graph = node")}`),
+    "throwing getter": new RegExp(`^this\\.secret threw when read to store it \\(Error: no secret here\\)${at("assign() {", "in")}`),
+    "throwing nested getter": new RegExp(`^this\\.settings\\.token threw when read to store it \\(TypeError: token expired\\)${at("this.settings =")}`),
+    "too deep": new RegExp(`^this\\.tree\\[0\\]\\.next\\.next.*…\\S* is nested ${MAX_DEPTH + 1} levels deep, more than the ${MAX_DEPTH} an artifact may have; artifacts must be plain data${at("this.tree =")}`),
   };
   let run: Run;
   let stderr: string;

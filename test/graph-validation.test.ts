@@ -42,6 +42,7 @@ const MESSAGES: Record<string, RegExp[]> = {
   "bad-next.ts": [/step `start`: a foreach goes to exactly one step, not 2/],
   "duplicate-parameter.ts": [/parameter `alpha` is defined twice \(fields `alpha` and `beta`\)/],
   "parameter-name.ts": [/parameter `max-workers` has the name of a run option \(--max-workers\)/, /parameter name `__proto__` must start with a letter/],
+  "join-unknown-input.ts": [/join `choose` reads `inputs\.trainTre`, but its inputs come from `trainTree` and `train`/, /join `choose` reads `inputs\.nope`/],
 };
 
 for (const name of fixtures) {

@@ -85,11 +85,17 @@ export interface TaskRecord {
   next?: NextCall | null;
   /** switch: the step chosen. */
   chosen?: string;
-  exception?: SerializedError;
+  exception?: TaskException;
   /** resume: the task of the origin run this one was cloned from. */
   clonedFrom?: string;
   /** Where `flowrun logs` finds the output. */
   logKey: string;
+}
+
+/** Why a task failed: the error as thrown in the task, and where the user's code threw it. */
+export interface TaskException extends SerializedError {
+  /** `file:line` of the innermost frame of the user's code in the stack, when there is one. */
+  source?: string;
 }
 
 export interface DoneMarker {

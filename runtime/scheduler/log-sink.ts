@@ -47,8 +47,10 @@ export class LogSink {
   /**
    * Resolves once `count` messages of the attempt have arrived (the worker said how many it
    * sent) and are stored; throws if storing any output since the last drain failed.
+   * `epilogue` is stored after the task's own output but not shown: a failed attempt's error,
+   * which the run's progress already reports in its own words.
    */
-  async drain(pathspec: string, attempt: number, count: number): Promise<void> {
+  async drain(pathspec: string, attempt: number, count: number, epilogue?: { stream: LogStream; text: string }): Promise<void> {
     const task = this.tasks.get(`${pathspec}#${attempt}`);
     if (task && task.received < count) {
       await new Promise<void>((resolve) => {
@@ -60,6 +62,11 @@ export class LogSink {
     if (task) {
       for (const stream of ["stdout", "stderr"] as const) {
         if (task.partial[stream]) this.display.line(pathspec, stream, task.partial[stream]);
+      }
+      if (epilogue) {
+        // A last line the task left without its newline must not run into the epilogue.
+        const text = task.partial[epilogue.stream] ? `\n${epilogue.text}` : epilogue.text;
+        this.pending.push({ logKey: task.logKey, stream: epilogue.stream, seq: task.seq++, text });
       }
     }
     this.tasks.delete(`${pathspec}#${attempt}`);

@@ -12,6 +12,7 @@
 import { rehydrateError, serializeError, TaskFailedError, type SerializedError } from "../../src/errors.js";
 import type { CurrentState } from "../../src/flow/current.js";
 import type { FlowGraph, StepNode } from "../../src/graph/types.js";
+import { describeFailure, userSource } from "../../src/user-frames.js";
 import type { ArtifactRef } from "../datastore/content-store.js";
 import type { StepRuntimeOptions, TaskExecutor } from "../executor/task-executor.js";
 import { logKeyFor, type MetadataStore } from "../metadata/metadata-store.js";
@@ -174,6 +175,7 @@ export class TaskScheduler {
       step: task.step,
       isJoin: node.isJoin,
       expected: expectedTransition(node),
+      source: { step: node.name, loc: node.loc, assignments: node.assignments ?? {} },
       parents: task.parents,
       parameterRefs: this.options.parameterRefs,
       parameterNames: this.options.parameterNames,
@@ -194,15 +196,20 @@ export class TaskScheduler {
     const running = metadata.putTask({ ...record });
     running.catch(() => {}); // awaited below; this only keeps an early failure from being "unhandled"
     let response: TaskResponse;
+    let workerDied = false;
     try {
       response = await this.options.executor.run(stepOptions, request);
     } catch (error) {
       response = { kind: "task", ok: false, error: serializeError(error), logMessages: 0 };
+      workerDied = true;
       logs.note(pathspec, task.attempt, "stderr", `${(error as Error).message}\n`);
     }
+    // The attempt's log ends with its error, so `flowrun logs` tells why it failed (a dead
+    // worker's reason is already there: it was shown as it happened).
+    const epilogue = !response.ok && !workerDied ? { stream: "stderr" as const, text: `${describeFailure(response.error).join("\n")}\n` } : undefined;
     await this.settle(task, pathspec, async () => {
       await running;
-      await logs.drain(pathspec, task.attempt, response.logMessages);
+      await logs.drain(pathspec, task.attempt, response.logMessages, epilogue);
       // Timed from when a worker took the task up: waiting for a free or booting worker is
       // not the step's time. A worker that died before answering leaves only the dispatch time.
       const started = response.startedAt ?? dispatched;
@@ -222,7 +229,7 @@ export class TaskScheduler {
       } else {
         const error = this.options.explainFailure?.(task.step, response.error) ?? response.error;
         record.status = "failed";
-        record.exception = error;
+        record.exception = { ...error, source: userSource(error.stack) };
         await metadata.putTask(record);
         this.retryOrFail(task, pathspec, error, retries, catchError !== undefined);
       }

@@ -8,6 +8,8 @@
 import { ArtifactError } from "../../src/errors.js";
 import { unreadable } from "../datastore/artifact-codec.js";
 import type { ArtifactRef, ContentStore } from "../datastore/content-store.js";
+import type { SourceLocation } from "../../src/graph/types.js";
+import type { StepSource } from "../protocol.js";
 
 type SlotState = "untouched" | "read" | "assigned";
 
@@ -23,6 +25,7 @@ export class ArtifactSlots {
   constructor(
     private readonly store: ContentStore,
     private readonly pathspec: string,
+    private readonly source?: StepSource,
   ) {}
 
   /** Makes `flow[name]` a lazy view of the input artifact `ref`; `refuseAssign` makes it read-only. */
@@ -65,7 +68,7 @@ export class ArtifactSlots {
       const value = slot ? slot.value : this.read(flow, name);
       // A class field initialiser the step never changed is not an artifact.
       if (!slot && initial.has(name) && initial.get(name) === value) continue;
-      saves.push(this.store.save(name, value).then((ref) => void (out[name] = ref), (error) => this.rethrow(error)));
+      saves.push(this.store.save(name, value).then((ref) => void (out[name] = ref), (error) => this.rethrow(error, name)));
     }
     await Promise.all(saves);
     return out;
@@ -76,12 +79,29 @@ export class ArtifactSlots {
     try {
       return (flow as Record<string, unknown>)[name];
     } catch (error) {
-      return this.rethrow(unreadable([name], error));
+      return this.rethrow(unreadable([name], error), name);
     }
   }
 
-  private rethrow(error: unknown): never {
-    if (error instanceof ArtifactError) throw new ArtifactError(error.message, { where: this.pathspec, hint: error.hint });
-    throw error;
+  /**
+   * The artifact's error, naming the line of the step that assigned it (else the step's
+   * own line). Its stack is that line alone: the step has returned, and flowrun's frames
+   * would say nothing about where the value came from.
+   */
+  private rethrow(error: unknown, name: string): never {
+    if (!(error instanceof ArtifactError)) throw error;
+    const at = this.source && placeOf(this.source, name);
+    const located = new ArtifactError(at ? `${error.message} (${at.text})` : error.message, { where: this.pathspec, hint: error.hint });
+    if (at) located.stack = `ArtifactError: ${located.message}\n    at ${this.source!.step} (${at.loc.file}:${at.loc.line}:${at.loc.column})`;
+    throw located;
   }
+}
+
+/** `assigned in step train at file:18` (`, :24` for each further assignment), else `in step train at file:12`. */
+function placeOf(source: StepSource, name: string): { text: string; loc: SourceLocation } {
+  const assigned = Object.hasOwn(source.assignments, name) ? source.assignments[name]! : [];
+  const first = assigned[0];
+  if (!first) return { text: `in step ${source.step} at ${source.loc.file}:${source.loc.line}`, loc: source.loc };
+  const more = assigned.slice(1, 3).map((loc) => `, :${loc.line}`).join("") + (assigned.length > 3 ? ", ..." : "");
+  return { text: `assigned in step ${source.step} at ${first.file}:${first.line}${more}`, loc: first };
 }

@@ -27,7 +27,7 @@ export async function executeStep(loaded: LoadedFlow, request: TaskRequest, logs
   ]);
   const flow = new loaded.flowClass() as FlowSpec & Record<string, unknown>;
   const initial = new Map(Object.entries(flow));
-  const slots = new ArtifactSlots(loaded.content, pathspec);
+  const slots = new ArtifactSlots(loaded.content, pathspec, request.source);
   const parameterNames = new Set(request.parameterNames);
 
   const readOnly = (name: string) => (parameterNames.has(name) ? () => parameterAssigned(name, initial.get(name), pathspec) : undefined);

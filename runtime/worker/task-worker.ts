@@ -10,6 +10,7 @@ import { FlowDefinitionError, FlowrunError, serializeError, type SerializedError
 import { setCurrentState } from "../../src/flow/current.js";
 import { setTaskDatastore } from "../../src/datastore-config.js";
 import { isFlowClass, type FlowSpec } from "../../src/flow/flowspec.js";
+import { frameLocation, userFrames } from "../../src/user-frames.js";
 import { classMetadata, flowOptionsOf, stepsOf } from "../../src/flow/registry.js";
 import { declaredParameters, resolveParameterValues } from "../../src/flow/parameter-values.js";
 import { ContentStore, type ArtifactRef } from "../datastore/content-store.js";
@@ -59,14 +60,28 @@ async function importFlow(flowFile: string): Promise<Record<string, unknown>> {
   } catch (error) {
     if (error instanceof FlowrunError) throw error;
     // esbuild reports "file:line:col: ERROR: ..." inside a longer message: keep that line.
-    const message = (error as Error).message ?? String(error);
+    const message = (error as Error)?.message ?? String(error);
     const located = message.split("\n").find((line) => line.includes(flowFile) && /:\d+:\d+/.test(line));
-    throw new FlowDefinitionError(`cannot load the flow: ${located?.trim() ?? message.split("\n")[0]}`, {
+    const thrown = located ? undefined : thrownWhileLoading(error);
+    throw new FlowDefinitionError(`cannot load the flow: ${located?.trim() ?? thrown ?? message.split("\n")[0]}`, {
       where: flowFile,
-      hint: "fix the error above; `flowrun check` validates the flow without running it",
+      hint: thrown
+        ? "code at the top level of the flow's modules (decorators included) runs when the flow loads, and `flowrun check` runs none of it: fix that line, or move the work into the step that needs it"
+        : "fix the error above; `flowrun check` validates the flow without running it",
       cause: error,
     });
   }
+}
+
+/**
+ * `file:line:col: Type: message` of an error the user's own code threw while its module was
+ * evaluated (`JSON.parse` of a bad file at the top level), so the one line the CLI prints
+ * says where; undefined when no frame of the stack is the user's (a module not found).
+ */
+function thrownWhileLoading(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const at = userFrames(error.stack).map(frameLocation).find((loc) => loc !== undefined);
+  return at && `${at.file}:${at.line}:${at.column}: ${error.name}: ${error.message.split("\n")[0]}`;
 }
 
 function findFlowClass(module: Record<string, unknown>, flowFile: string): typeof FlowSpec {

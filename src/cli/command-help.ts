@@ -59,11 +59,13 @@ ${READ_OPTIONS}`,
 Lists the flows with a run in the current namespace, with their latest run.
 
 ${READ_OPTIONS}`,
-  logs: `Usage: flowrun logs Flow/runId[/step[/taskId]] [--stdout | --stderr] [options]
+  logs: `Usage: flowrun logs Flow/runId[/step[/taskId]] [--stdout | --stderr] [--attempt N] [options]
 
 Prints the output of a task, of a step's tasks or of a run's tasks (stdout, then stderr).
+A failed attempt's stderr ends with its error.
   --stdout                       only the output stream
   --stderr                       only the error stream
+  --attempt N                    a task's attempt N (from 0) instead of its last
 
 ${READ_OPTIONS}`,
   dump: `Usage: flowrun dump Flow/runId[/step[/taskId]] [--artifact NAME] [--json] [options]

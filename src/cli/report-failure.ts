@@ -1,23 +1,7 @@
 /** How a failed run is told: the task, its error with the user's own frames first, what to type next. */
-import { fileURLToPath } from "node:url";
 import type { RunFlowResult } from "../../runtime/run-flow.js";
+import { userFrames } from "../user-frames.js";
 import { cliName } from "./cli-name.js";
-
-// This file is <root>/src/cli (or <root>/dist/src/cli once built): flowrun's own code is
-// under <root>/src, <root>/runtime and <root>/dist.
-const ROOT = fileURLToPath(new URL(import.meta.url.includes("/dist/src/") ? "../../../" : "../../", import.meta.url));
-const FLOWRUN_DIRS = ["src/", "runtime/", "dist/"].map((dir) => `${ROOT}${dir}`);
-
-/** Stack frames from flowrun itself, its dependencies or Node internals say nothing about the user's bug. */
-export function userFrames(stack: string | undefined): string[] {
-  if (!stack) return [];
-  return stack
-    .split("\n")
-    // A frame without a file (`at async Promise.all (index 1)`) points at nothing to open.
-    .filter((line) => /^\s+at .*[/\\]/.test(line))
-    .filter((line) => !/node:internal|node_modules\//.test(line) && !FLOWRUN_DIRS.some((dir) => line.includes(dir)))
-    .slice(0, 5);
-}
 
 /** `flags`: the datastore options the run was given, repeated in the suggested commands. */
 export function printFailure(result: RunFlowResult, flowFile: string, flags = ""): void {

@@ -5,13 +5,19 @@
  */
 import { NotFoundError } from "../errors.js";
 import type { LogStream } from "../../runtime/metadata/metadata-store.js";
-import type { ObservedRunStatus, RunRecord, TaskRecord } from "../../runtime/metadata/records.js";
+import type { ObservedRunStatus, RunRecord, TaskException, TaskRecord } from "../../runtime/metadata/records.js";
 import { observedStatus } from "../../runtime/metadata/run-liveness.js";
 import type { DatastoreConfig } from "../../runtime/datastore/storage-backend.js";
+import { userSource } from "../user-frames.js";
 import { clientDatastore, type ClientDatastore } from "./client-datastore.js";
 import { getNamespace, inNamespace } from "./namespace.js";
 import { Lineage, type LinkedTask } from "./lineage.js";
 import { allTags, visibleRuns } from "./visible-runs.js";
+
+/** Which attempt's output to read: the task's last attempt unless given. */
+export interface LogOptions {
+  attempt?: number;
+}
 
 export interface ClientOptions {
   /** Read this datastore instead of the one FLOWRUN_DATASTORE* / `.flowrun/` names. */
@@ -244,8 +250,16 @@ export class Task {
   get index(): number | null { return this.record.foreachStack.filter((f) => f.kind === "foreach").at(-1)?.index ?? null; }
   get attempt(): number { return this.record.attempt; }
   get finished(): boolean { return this.record.status !== "running"; }
-  /** Why the task failed; undefined for a successful one, including one whose failure @catchError handled. */
-  get exception(): { name: string; message: string; stack?: string } | undefined { return this.record.exception; }
+  /**
+   * Why the task failed: the error's `name`, `message`, `stack` and `source`, the `file:line`
+   * of your code it was thrown from. Undefined for a successful task, including one whose
+   * failure @catchError handled.
+   */
+  get exception(): TaskException | undefined {
+    const exception = this.record.exception;
+    // Runs recorded before `source` was stored: the stack still says.
+    return exception && { ...exception, source: exception.source ?? userSource(exception.stack) };
+  }
   get clonedFrom(): string | null { return this.record.clonedFrom ?? null; }
   get startedAt(): Date { return new Date(this.record.startedAt); }
   get durationMs(): number | null { return this.record.durationMs ?? null; }
@@ -284,16 +298,30 @@ export class Task {
     return Object.fromEntries(names.map((n, i) => [n, values[i]]));
   }
 
-  stdout(): Promise<string> {
-    return this.store.metadata.readLog(this.record.logKey, "stdout");
+  /** What the task printed; `attempt` reads an earlier attempt's (a failed attempt's ends with its error). */
+  stdout(options: LogOptions = {}): Promise<string> {
+    return this.store.metadata.readLog(this.logKey(options), "stdout");
   }
 
-  stderr(): Promise<string> {
-    return this.store.metadata.readLog(this.record.logKey, "stderr");
+  stderr(options: LogOptions = {}): Promise<string> {
+    return this.store.metadata.readLog(this.logKey(options), "stderr");
   }
 
   /** The task's output as it was written, chunk by chunk, without holding it whole: for logs too large for a string. */
-  streamLog(stream: LogStream = "stdout"): AsyncIterable<string> {
-    return this.store.metadata.streamLog(this.record.logKey, stream);
+  streamLog(stream: LogStream = "stdout", options: LogOptions = {}): AsyncIterable<string> {
+    return this.store.metadata.streamLog(this.logKey(options), stream);
+  }
+
+  private logKey({ attempt }: LogOptions): string {
+    if (attempt === undefined || attempt === this.record.attempt) return this.record.logKey;
+    if (!Number.isInteger(attempt) || attempt < 0 || attempt > this.record.attempt) {
+      throw new NotFoundError(`the task has no attempt ${attempt}`, {
+        where: this.pathspec,
+        hint: `its attempts are 0 to ${this.record.attempt}`,
+      });
+    }
+    // The key ends in the attempt; a task cloned by resume keeps its origin's key, so its
+    // earlier attempts are the origin's too.
+    return `${this.record.logKey.slice(0, this.record.logKey.lastIndexOf("/"))}/${attempt}`;
   }
 }

@@ -54,10 +54,11 @@ type StepNames<F> = { [K in keyof F]: F[K] extends (...args: never[]) => unknown
 
 /**
  * The incoming tasks of a join: array-like (a foreach's splits in index order) and, after
- * a static branch, also by the name of the branch's last step (`inputs.train.score`). Only
- * the flow's own method names type-check as names, so `inputs.trian` is a compile error.
+ * a static branch, also by the name of the branch's last step (`inputs.train.score`). The
+ * flow's own method names are typed as present; any other key (`inputs[name]`, a typo) may
+ * be undefined, so strict null checks catch `inputs.trian.score`.
  */
-export type Inputs<F> = ReadonlyArray<F> & { readonly [S in StepNames<F>]: F };
+export type Inputs<F> = ReadonlyArray<F> & { readonly [S in StepNames<F>]: F } & { readonly [key: string]: F | undefined };
 
 function stepName(target: unknown, where: string): string {
   if (typeof target === "function" && target.name) return target.name;

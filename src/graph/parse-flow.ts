@@ -9,6 +9,8 @@ import { basename, extname } from "node:path";
 import ts from "./typescript-api.js";
 import type TS from "typescript";
 import { FlowDefinitionError } from "../errors.js";
+import { readInputNames } from "./join-inputs.js";
+import { readAssignments } from "./parse-assignments.js";
 import { parseTransition } from "./parse-next.js";
 import { analyzeSplits } from "./split-analysis.js";
 import {
@@ -153,10 +155,13 @@ export function buildFlowGraph(file: string, sf: TS.SourceFile, cls: TS.ClassDec
 
 function readStep(file: string, sf: TS.SourceFile, method: TS.MethodDeclaration): StepNode {
   const first = method.parameters[0];
+  const isJoin = first !== undefined && ts.isIdentifier(first.name) && first.name.text === "inputs";
   return {
     name: propertyName(method.name) ?? method.name.getText(sf),
     ...parseTransition(sf, file, method),
-    isJoin: first !== undefined && ts.isIdentifier(first.name) && first.name.text === "inputs",
+    isJoin,
+    ...(isJoin ? { inputReads: readInputNames(sf, file, method) } : {}),
+    assignments: readAssignments(sf, file, method),
     parents: [],
     splitParents: [],
     doc: docOf(sf, method),

@@ -37,6 +37,12 @@ export interface StepSyntax {
   nonMemberTargets?: string[];
 }
 
+/** A name read from a join's `inputs`, and where. */
+export interface InputRead {
+  name: string;
+  loc: SourceLocation;
+}
+
 export interface StepNode {
   name: string;
   kind: TransitionKind;
@@ -61,6 +67,10 @@ export interface StepNode {
   loc: SourceLocation;
   /** Location of the `this.next(...)` call. */
   nextLoc?: SourceLocation;
+  /** Artifact name -> where the step's body assigns it (or into it), for errors about its value. */
+  assignments?: Record<string, SourceLocation[]>;
+  /** A join: the names its body reads from `inputs` statically (`inputs.a`, `inputs["a"]`, `const { a } = inputs`). */
+  inputReads?: InputRead[];
   syntax?: StepSyntax;
 }
 

@@ -9,7 +9,9 @@
  */
 import { PARAMETER_NAME, RESERVED_PARAMETER_NAMES } from "../flow/parameters.js";
 import { flowLoc, graphError, sortIssues, transitionLoc } from "./issue.js";
+import { closestName } from "./closest-name.js";
 import { findCycles } from "./find-cycles.js";
+import { checkJoinInputs } from "./join-inputs.js";
 import { analyzeSplits } from "./split-analysis.js";
 import type { FlowGraph, GraphIssue, StepNode } from "./types.js";
 
@@ -60,7 +62,7 @@ export function validateGraph(graph: FlowGraph): GraphIssue[] {
         );
       }
     }
-    issues.push(...findCycles(graph), ...analysis.issues);
+    issues.push(...findCycles(graph), ...analysis.issues, ...checkJoinInputs(graph, analysis.matchingJoin));
   }
   return sortIssues(issues);
 }
@@ -205,7 +207,7 @@ function checkTargets(graph: FlowGraph, step: StepNode, issues: GraphIssue[]): v
   const bad = step.next.filter((t) => !isStep(t));
   for (const target of bad) {
     const written = nonMembers.has(target) ? `\`${target}\`, not \`this.<step>\`` : `\`${target}\`, which is not a step of this flow`;
-    const guess = closest(target, [...graph.steps.keys()]);
+    const guess = closestName(target, [...graph.steps.keys()]);
     const hint = guess ? `did you mean \`this.${guess}\`?` : "pass a method marked `@step` as `this.<step>` (is `@step` missing?)";
     if (step.kind === "switch") {
       const cases = Object.entries(step.switchCases ?? {}).filter(([, t]) => t === target).map(([k]) => `\`${k}\``);
@@ -285,27 +287,4 @@ function checkParameters(graph: FlowGraph, issues: GraphIssue[]): void {
       );
     }
   }
-}
-
-/** The step name a typo most likely meant, if one is close enough. */
-function closest(name: string, candidates: string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Math.max(2, Math.floor(name.length / 3)) + 1;
-  for (const c of candidates) {
-    const d = editDistance(name.toLowerCase(), c.toLowerCase());
-    if (d < bestDistance) [best, bestDistance] = [c, d];
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) {
-      next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    row = next;
-  }
-  return row[b.length]!;
 }

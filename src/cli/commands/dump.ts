@@ -3,6 +3,7 @@ import { inspect } from "node:util";
 import { Run, type Task } from "../../client/objects.js";
 import { namespace } from "../../client/namespace.js";
 import { UsageError } from "../../errors.js";
+import { describeFailure } from "../../user-frames.js";
 import { crashedHint, datastoreFlags } from "../resume-hint.js";
 import { parseInspectArgs, parsePathspec } from "./inspect-args.js";
 
@@ -16,6 +17,8 @@ export async function run(argv: string[]): Promise<number> {
   if (!spec.step) {
     process.stdout.write(`${run.pathspec}  ${run.status}  parameters ${JSON.stringify(run.parameters)}\n`);
     if (run.status === "crashed") process.stdout.write(`  ${crashedHint(run.metadata, datastoreFlags(args))}\n`);
+    const error = run.metadata.error;
+    if (error) process.stdout.write(`  failed: ${error.pathspec ? `${error.pathspec}: ` : ""}${error.name}: ${error.message}\n`);
     process.stdout.write(`steps: ${(await run.steps()).map((s) => s.name).join(", ")}\n`);
     if (!run.successful) return 0;
     tasks = [await run.endTask()];
@@ -26,11 +29,15 @@ export async function run(argv: string[]): Promise<number> {
   const name = typeof args.options.artifact === "string" ? args.options.artifact : undefined;
   for (const task of tasks) {
     const values = name ? { [name]: await task.artifact(name) } : await task.artifacts();
+    const exception = task.exception;
     if (args.options.json) {
-      process.stdout.write(`${JSON.stringify({ task: task.pathspec, artifacts: values }, (_k, v) => (typeof v === "bigint" ? v.toString() : v))}\n`);
+      const entry = { task: task.pathspec, artifacts: values, ...(exception ? { exception } : {}) };
+      process.stdout.write(`${JSON.stringify(entry, (_k, v) => (typeof v === "bigint" ? v.toString() : v))}\n`);
       continue;
     }
-    process.stdout.write(`${task.pathspec}${task.successful ? "" : " (not successful)"}\n`);
+    process.stdout.write(`${task.pathspec}${task.successful ? "" : task.metadata.status === "failed" ? " (failed)" : " (not successful)"}\n`);
+    // A failed task has no artifacts: why it failed is what there is to see.
+    if (exception) process.stdout.write(describeFailure(exception).map((line, i) => (i === 0 ? `  exception: ${line}\n` : `  ${line}\n`)).join(""));
     for (const [key, value] of Object.entries(values)) {
       process.stdout.write(`  ${key} = ${inspect(value, { depth: 3, maxArrayLength: 20, maxStringLength: 400, breakLength: 100 }).replace(/\n/g, "\n    ")}\n`);
     }

@@ -1,16 +1,22 @@
-/** `flowrun logs PATHSPEC [--stderr]`: a task's output; for a step or run, every task's, prefixed. */
+/**
+ * `flowrun logs PATHSPEC [--stderr] [--attempt N]`: a task's output; for a step or run, every
+ * task's, prefixed. A failed attempt's stderr ends with its error.
+ */
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { Run, type Task } from "../../client/objects.js";
+import { Run, type LogOptions, type Task } from "../../client/objects.js";
 import { namespace } from "../../client/namespace.js";
 import { UsageError } from "../../errors.js";
+import { intOption } from "../argv.js";
 import type { LogStream } from "../../../runtime/metadata/metadata-store.js";
 import { parseInspectArgs, parsePathspec } from "./inspect-args.js";
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseInspectArgs(argv, { stderr: {}, stdout: {} });
+  const args = parseInspectArgs(argv, { stderr: {}, stdout: {}, attempt: { value: true } });
   const spec = parsePathspec(args.positionals[0], "logs");
   if (!spec.runId) throw new UsageError("flowrun logs needs at least Flow/runId");
+  const attempt = args.options.attempt === undefined ? undefined : intOption(args, "attempt", 0, 0);
+  if (attempt !== undefined && !spec.taskId) throw new UsageError("--attempt needs a task: Flow/runId/step/taskId", { hint: "`flowrun dump Flow/runId/step` lists a step's tasks" });
   namespace(null); // an explicit pathspec is readable whatever the namespace
   const run = await Run.get(`${spec.flow}/${spec.runId}`, { datastore: args.datastore });
   const steps = spec.step ? [await run.step(spec.step)] : await run.steps();
@@ -20,7 +26,7 @@ export async function run(argv: string[]): Promise<number> {
   const bare = tasks.length === 1 && streams.length === 1;
   // One chunk in the pipe at a time: stdout's backpressure paces the reads, so memory stays
   // flat whatever the log's size. A reader that goes away (`| head`) just ends the command.
-  const output = Readable.from(textOf(tasks, streams, bare), { objectMode: true, highWaterMark: 1 });
+  const output = Readable.from(textOf(tasks, streams, bare, { attempt }), { objectMode: true, highWaterMark: 1 });
   try {
     await pipeline(output, process.stdout, { end: false });
   } catch (error) {
@@ -29,17 +35,17 @@ export async function run(argv: string[]): Promise<number> {
   return 0;
 }
 
-async function* textOf(tasks: Task[], streams: LogStream[], bare: boolean): AsyncGenerator<string> {
+async function* textOf(tasks: Task[], streams: LogStream[], bare: boolean, options: LogOptions): AsyncGenerator<string> {
   for (const task of tasks) {
-    for (const stream of streams) yield* bare ? task.streamLog(stream) : prefixedLines(task, stream);
+    for (const stream of streams) yield* bare ? task.streamLog(stream, options) : prefixedLines(task, stream, options);
   }
 }
 
 /** Every line of the stream as `[pathspec] line`; a line split across stored chunks is joined first. */
-async function* prefixedLines(task: Task, stream: LogStream): AsyncGenerator<string> {
+async function* prefixedLines(task: Task, stream: LogStream, options: LogOptions): AsyncGenerator<string> {
   const prefix = `[${task.pathspec}]${stream === "stderr" ? " (stderr)" : ""} `;
   let partial = "";
-  for await (const chunk of task.streamLog(stream)) {
+  for await (const chunk of task.streamLog(stream, options)) {
     const lines = (partial + chunk).split("\n");
     partial = lines.pop()!;
     if (lines.length > 0) yield lines.map((line) => `${prefix}${line}\n`).join("");
