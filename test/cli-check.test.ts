@@ -84,7 +84,7 @@ test("show: steps, transitions, parameters and docstrings", async () => {
   assert.equal(code, 0);
   assert.match(stdout, /Flow SizeSeedSweepFlow/);
   assert.match(stdout, /Fits a model for every size and seed/);
-  assert.match(stdout, /--test-mode +Boolean +default: \(\) => !current\.isProduction/);
+  assert.match(stdout, /--test-mode +Boolean +default: computed at run start/);
   assert.match(stdout, /start\n {6}Choose the sizes to try\.\n {6}→ perSize \(foreach over sizes, joined in collect\)/);
   assert.match(stdout, /bestSeed {2}\(join of the foreach in perSize\)/);
   for (const step of ["start", "perSize", "fit", "bestSeed", "collect", "end"]) assert.match(stdout, new RegExp(`^ {2}${step}\\b`, "m"));

@@ -59,7 +59,7 @@ function decorator(d: DecoratorInfo): string {
 
 function parameterRow(p: ParameterInfo): string[] {
   const type = p.kind === "IncludeFile" ? "file" : (p.typeName ?? "auto");
-  const value = p.required ? "required" : p.defaultText !== undefined ? `default: ${p.defaultText}` : "no default";
+  const value = p.required ? "required" : p.defaultText !== undefined ? `default: ${defaultLabel(p.defaultText)}` : "no default";
   const split = p.separator !== undefined ? `, split on ${JSON.stringify(p.separator)}` : "";
   return [`--${p.name}`, `${type}${split}`, value, p.help ?? ""];
 }
@@ -72,4 +72,14 @@ function table(rows: string[][]): string[] {
 
 function indent(text: string, spaces: number): string[] {
   return text.split("\n").map((line) => (line ? " ".repeat(spaces) + line : ""));
+}
+
+/**
+ * A default as the user will get it: a literal as written; a function is called at run
+ * start (it may read `current`), so its source says nothing useful here.
+ */
+export function defaultLabel(defaultText: string): string {
+  const text = defaultText.trim();
+  if (/^(async\s+)?(function\b|[A-Za-z_$][\w$]*\s*=>|\([^]*?\)\s*(:[^=]*)?=>)/.test(text)) return "computed at run start";
+  return text.replace(/\s+/g, " ");
 }

@@ -2,6 +2,7 @@
 import { parameterEnvVar } from "../../flow/parameter-values.js";
 import { loadFlowGraphCached } from "../../graph/graph-cache.js";
 import type { ParameterInfo } from "../../graph/types.js";
+import { defaultLabel } from "../../graph/describe-graph.js";
 import { words, wrapText } from "../wrap-text.js";
 
 /** Where a parameter's description starts; narrower terminals put it under the flag. */
@@ -45,16 +46,6 @@ function parameterLines(p: ParameterInfo, width: number): string[] {
   const wrapped = wrapText(text, width, indent, indent).map((line) => line.slice(FLAG_COLUMN));
   if (flag.length < FLAG_COLUMN - 1) return [`${flag.padEnd(FLAG_COLUMN)}${wrapped[0] ?? ""}`.trimEnd(), ...wrapped.slice(1).map((line) => `${indent}${line}`)];
   return [flag, ...wrapped.map((line) => `${indent}${line}`)];
-}
-
-/**
- * A default as the user will get it: a literal as written; a function is called at run
- * start (it may read `current`), so its source says nothing useful here.
- */
-export function defaultLabel(defaultText: string): string {
-  const text = defaultText.trim();
-  if (/^(async\s+)?(function\b|[A-Za-z_$][\w$]*\s*=>|\([^]*?\)\s*(:[^=]*)?=>)/.test(text)) return "computed at run start";
-  return text.replace(/\s+/g, " ");
 }
 
 /** The doc comment's paragraphs, each on one line (list items and blank lines start new ones). */
