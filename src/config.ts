@@ -25,7 +25,7 @@ export const DEFAULT_MAX_NUM_SPLITS = 10_000;
 export const DEFAULT_HEARTBEAT_SECONDS = 10;
 /** A task running longer than this many seconds is named while it runs. */
 export const DEFAULT_SLOW_TASK_SECONDS = 60;
-/** How many runs `flowrun runs` lists without `--limit`. */
+/** How many runs `flowrun runs` lists without `--limit`: recent history on one screen; its footer says how to see more. */
 export const DEFAULT_RUNS_LIMIT = 20;
 
 export type Env = NodeJS.ProcessEnv;
