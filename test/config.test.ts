@@ -80,6 +80,12 @@ test("no source outside src/config.ts reads or names a FLOWRUN_ variable", () =>
   assert.deepEqual(offenders, [], "read or name the variable through src/config.ts (config.*, ENV_VARS.*.name)");
 });
 
+test("src/config.ts is a bottom layer: it imports Node and the error classes only", () => {
+  const source = ts.createSourceFile("config.ts", readFileSync(join(root, "src/config.ts"), "utf8"), ts.ScriptTarget.Latest);
+  const imports = source.statements.filter(ts.isImportDeclaration).map((i) => (i.moduleSpecifier as TS.StringLiteral).text);
+  assert.deepEqual(imports.filter((from) => !from.startsWith("node:") && from !== "./errors.js"), []);
+});
+
 describe("the cache root", () => {
   const home = join(homedir(), ".cache", "flowrun");
   const caches: CacheName[] = ["blobs", "envs", "graphs"];
