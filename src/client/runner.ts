@@ -13,9 +13,9 @@ import { namespace, getNamespace } from "./namespace.js";
 export interface RunnerOptions {
   /** @default the one `flowrun run` would use: flags aside, FLOWRUN_DATASTORE* or the nearest `.flowrun/` */
   datastore?: DatastoreConfig;
-  /** Tasks running at once. @default DEFAULT_MAX_WORKERS (16) */
+  /** Tasks running at once. @default {@link DEFAULT_MAX_WORKERS} */
   maxWorkers?: number;
-  /** The most splits one foreach may make. @default DEFAULT_MAX_NUM_SPLITS (10,000) */
+  /** The most splits one foreach may make. @default {@link DEFAULT_MAX_NUM_SPLITS} */
   maxNumSplits?: number;
   production?: boolean;
   branch?: string;
