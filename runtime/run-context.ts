@@ -1,14 +1,9 @@
 /** Who is running, and the tags, branch and namespace that follow from it (SPEC section 5). */
-import { userInfo } from "node:os";
+import { config } from "../src/config.js";
 import type { CurrentState } from "../src/flow/current.js";
 
 export function currentUser(): string {
-  if (process.env.FLOWRUN_USER) return process.env.FLOWRUN_USER;
-  try {
-    return userInfo().username;
-  } catch {
-    return process.env.USER ?? "unknown";
-  }
+  return config.user();
 }
 
 /** The run options that decide the identity; the flow's @project comes from its code. */

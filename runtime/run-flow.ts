@@ -9,7 +9,7 @@ import type { CurrentState } from "../src/flow/current.js";
 import type { StepDecorators } from "../src/flow/registry.js";
 import { loadFlowGraphCached } from "../src/graph/graph-cache.js";
 import { validateGraph } from "../src/graph/validate-graph.js";
-import { parametersFromEnv } from "../src/flow/parameter-values.js";
+import { config } from "../src/config.js";
 import type { FlowGraph } from "../src/graph/types.js";
 import { openBackend } from "./datastore/open-backend.js";
 import type { DatastoreConfig, StorageBackend } from "./datastore/storage-backend.js";
@@ -98,7 +98,7 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
       tags: options.tags,
     };
     // A resume takes the origin's values as recorded, not what the environment says today.
-    const rawParameters = options.resume ? options.rawParameters : { ...parametersFromEnv(graph.parameters.map((p) => p.name)), ...options.rawParameters };
+    const rawParameters = options.resume ? options.rawParameters : { ...config.parameters(graph.parameters.map((p) => p.name)), ...options.rawParameters };
     const init = await executor.run(
       { step: "start", decorators: {} },
       { kind: "parameters", current: { ...base, stepName: "start", taskId: "0", retryCount: 0 }, identity: identityOptions, raw: rawParameters },

@@ -1,12 +1,13 @@
 /**
  * Which datastore a command or the client uses: flags, then (inside a task) the run's own,
- * then FLOWRUN_* variables, then the
- * nearest `.flowrun/` walking up from the working directory (as git finds `.git`), else
- * `.flowrun/` in the working directory.
+ * then the environment (`config.datastore()`, `config.datastoreRoot()`), then the nearest
+ * `.flowrun/` walking up from the working directory (as git finds `.git`), else `.flowrun/`
+ * in the working directory.
  */
 import { statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { DatastoreConfig } from "../runtime/datastore/storage-backend.js";
+import { config, datastoreKind, ENV_VARS } from "./config.js";
 import { UsageError } from "./errors.js";
 
 const TASK_DATASTORE = Symbol.for("flowrun.taskDatastore");
@@ -25,20 +26,15 @@ export function setTaskDatastore(config: DatastoreConfig): void {
 export function datastoreConfig(flags: { datastore?: string; root?: string } = {}): DatastoreConfig {
   const task = (globalThis as Holder)[TASK_DATASTORE];
   if (task && flags.datastore === undefined && flags.root === undefined) return task;
-  const kind = flags.datastore ?? process.env.FLOWRUN_DATASTORE ?? "local";
-  if (kind !== "local" && kind !== "s3") {
-    throw new UsageError(`unknown datastore "${kind}"`, { hint: "use --datastore local or --datastore s3 (or FLOWRUN_DATASTORE)" });
-  }
+  // The variables are read only when no flag decides: a flag wins even over an empty variable.
+  const kind = flags.datastore === undefined ? config.datastore() : datastoreKind(flags.datastore);
   // Set but empty is a mistake (a script's unset variable), not "the current directory".
   if (flags.root === "") throw new UsageError("--datastore-root is empty", { hint: "pass a directory or s3://bucket/prefix, or leave the option out" });
-  if (flags.root === undefined && process.env.FLOWRUN_DATASTORE_ROOT === "") {
-    throw new UsageError("FLOWRUN_DATASTORE_ROOT is set but empty", { hint: "set it to a directory or s3://bucket/prefix, or unset it to use .flowrun/" });
-  }
-  const root = flags.root ?? process.env.FLOWRUN_DATASTORE_ROOT;
+  const root = flags.root ?? config.datastoreRoot();
   if (kind === "s3") {
     if (!root?.startsWith("s3://")) {
       throw new UsageError(`the S3 datastore needs a root like s3://bucket/prefix${root ? `, got "${root}"` : ""}`, {
-        hint: "pass --datastore-root s3://bucket/prefix or set FLOWRUN_DATASTORE_ROOT",
+        hint: `pass --datastore-root s3://bucket/prefix or set ${ENV_VARS.datastoreRoot.name}`,
       });
     }
     return { kind, root };

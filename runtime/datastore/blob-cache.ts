@@ -18,20 +18,11 @@
  */
 import { randomBytes } from "node:crypto";
 import { access, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { homedir } from "node:os";
 import { join } from "node:path";
 import { blobHash } from "./blob-hash.js";
 
 /** Only names that are SHA-256 hashes are cached: anything else could neither be checked nor be a safe file name. */
 const BLOB_HASH = /^[0-9a-f]{64}$/;
-
-/**
- * `FLOWRUN_CACHE_DIR`, else `$XDG_CACHE_HOME/flowrun/blobs`, else `~/.cache/flowrun/blobs`.
- */
-export function defaultBlobCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.FLOWRUN_CACHE_DIR) return env.FLOWRUN_CACHE_DIR;
-  return join(env.XDG_CACHE_HOME || join(homedir(), ".cache"), "flowrun", "blobs");
-}
 
 export class BlobCache {
   private warned = false;

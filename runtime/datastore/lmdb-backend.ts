@@ -14,6 +14,7 @@
 import { accessSync, closeSync, constants, existsSync, fdatasyncSync, mkdirSync, openSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { asBinary, open, type Database, type RootDatabase } from "lmdb";
+import { ENV_VARS } from "../../src/config.js";
 import { DatastoreError } from "../../src/errors.js";
 import { warnIfLmdbUnpatched } from "./lmdb-addon.js";
 import { checkedLmdbFileProblems } from "./lmdb-file-check.js";
@@ -49,7 +50,7 @@ function assertLmdbDataFile(location: string): void {
   if (problems.length === 0) return;
   const empty = statSync(file).size === 0;
   throw new DatastoreError(`local datastore ${location} is corrupt: ${file}: ${problems[0]}`, {
-    hint: `restore ${file} from a copy (\`flowrun datastore backup\` makes one)${empty ? `; if this datastore never held runs, delete ${file}` : ""}, or point --datastore-root / FLOWRUN_DATASTORE_ROOT elsewhere`,
+    hint: `restore ${file} from a copy (\`flowrun datastore backup\` makes one)${empty ? `; if this datastore never held runs, delete ${file}` : ""}, or point --datastore-root / ${ENV_VARS.datastoreRoot.name} elsewhere`,
   });
 }
 
@@ -86,7 +87,7 @@ export class LmdbBackend implements StorageBackend {
       const code = (error as { code?: string }).code;
       const reason = code === "EACCES" || code === "EROFS" ? "is not writable" : `cannot be opened (${(error as Error).message})`;
       throw new DatastoreError(`local datastore ${location} ${reason}`, {
-        hint: "fix its permissions, or point --datastore-root / FLOWRUN_DATASTORE_ROOT at another directory",
+        hint: `fix its permissions, or point --datastore-root / ${ENV_VARS.datastoreRoot.name} at another directory`,
         cause: error,
       });
     }

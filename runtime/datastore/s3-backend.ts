@@ -13,7 +13,8 @@
  */
 import type * as S3 from "@aws-sdk/client-s3";
 import { DatastoreError } from "../../src/errors.js";
-import { BlobCache, defaultBlobCacheDir } from "./blob-cache.js";
+import { BlobCache } from "./blob-cache.js";
+import { config as flowrunConfig } from "../../src/config.js";
 import { encodeRecord } from "./record-json.js";
 import { bodyFailure, notJsonRecord, parseS3Root, readS3Settings, retrying, toDatastoreError, type S3Root, type S3Settings } from "./s3-errors.js";
 import type { StorageBackend } from "./storage-backend.js";
@@ -42,7 +43,7 @@ const OPEN_DEADLINE_MS = 8_000;
 const MAX_IN_FLIGHT = 32;
 
 export interface S3BackendOptions {
-  /** Local blob cache directory. @default `FLOWRUN_CACHE_DIR`, else `$XDG_CACHE_HOME/flowrun/blobs` */
+  /** Local blob cache directory. @default `config.blobCacheDir()` of src/config.ts */
   cacheDir?: string;
 }
 
@@ -73,7 +74,7 @@ export async function openS3Backend(root: string, options: S3BackendOptions = {}
     region = "us-east-1";
     client = new sdk.S3Client({ ...config, region });
   }
-  const backend = new S3Backend(sdk, client, parsed, settings, region, new BlobCache(options.cacheDir ?? defaultBlobCacheDir()));
+  const backend = new S3Backend(sdk, client, parsed, settings, region, new BlobCache(options.cacheDir ?? flowrunConfig.blobCacheDir()));
   try {
     const abortSignal = AbortSignal.timeout(OPEN_DEADLINE_MS);
     await backend.call("HeadBucket", undefined, () => client.send(new sdk.HeadBucketCommand({ Bucket: parsed.bucket }), { abortSignal }));

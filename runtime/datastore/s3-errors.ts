@@ -10,6 +10,7 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { loadSharedConfigFiles } from "@smithy/core/config";
+import { ENV_VARS } from "../../src/config.js";
 import { DatastoreError } from "../../src/errors.js";
 
 export interface S3Root {
@@ -37,7 +38,7 @@ export function parseS3Root(root: string): S3Root {
   const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(root);
   if (!match || !BUCKET_NAME.test(match[1]!)) {
     throw new DatastoreError(`--datastore-root must look like s3://bucket/prefix, got ${JSON.stringify(root)}`, {
-      hint: "pass --datastore-root s3://my-bucket/flowrun (or set FLOWRUN_DATASTORE_ROOT)",
+      hint: `pass --datastore-root s3://my-bucket/flowrun (or set ${ENV_VARS.datastoreRoot.name})`,
     });
   }
   const bucket = match[1]!;
@@ -183,7 +184,7 @@ export function toDatastoreError(error: unknown, ctx: ErrorContext, env: NodeJS.
   }
   if (e.name === "NoSuchBucket" || (ctx.operation === "HeadBucket" && status === 404)) {
     return new DatastoreError(`${bucketUrl}: bucket does not exist`, {
-      hint: `create it (aws s3 mb ${bucketUrl}) or fix --datastore-root / FLOWRUN_DATASTORE_ROOT`,
+      hint: `create it (aws s3 mb ${bucketUrl}) or fix --datastore-root / ${ENV_VARS.datastoreRoot.name}`,
       cause: error,
     });
   }

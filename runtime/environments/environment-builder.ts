@@ -16,11 +16,11 @@
  */
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { config, ENV_VARS } from "../../src/config.js";
 import { FlowrunError } from "../../src/errors.js";
 import { acquireBuildLock } from "./build-lock.js";
 import {
   MARKER,
-  defaultCacheRoot,
   isAlive,
   listLeftovers,
   publish,
@@ -34,7 +34,7 @@ import type { Installer } from "./installer.js";
 import { npmInstaller } from "./npm-installer.js";
 
 export interface EnsureEnvironmentOptions {
-  /** @default `$FLOWRUN_ENV_CACHE`, else `$XDG_CACHE_HOME/flowrun/envs`, else `~/.cache/flowrun/envs` */
+  /** @default `config.environmentCacheDir()` (src/config.ts) */
   cacheRoot?: string;
   /** Exact versions recorded by an earlier run (resume): installed instead of the ranges. */
   lock?: PackageSet;
@@ -69,7 +69,7 @@ export async function ensureEnvironment(
   packages: PackageSet,
   options: EnsureEnvironmentOptions = {},
 ): Promise<Environment> {
-  const root = resolve(options.cacheRoot ?? defaultCacheRoot());
+  const root = resolve(options.cacheRoot ?? config.environmentCacheDir());
   const dependencies = installSet(packages, options.lock);
   const id = environmentId({ dependencies });
   const dir = join(root, id);
@@ -89,7 +89,7 @@ export async function ensureEnvironment(
     if (error instanceof FlowrunError) throw error;
     throw new EnvironmentError(`cannot build environment ${id} in ${root}: ${(error as Error).message}`, {
       where: options.label,
-      hint: "check that the cache folder is writable, or set FLOWRUN_ENV_CACHE",
+      hint: `check that the cache folder is writable, or set ${ENV_VARS.environmentCache.name}`,
       cause: error,
     });
   }

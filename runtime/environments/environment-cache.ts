@@ -14,7 +14,6 @@
  */
 import { randomBytes } from "node:crypto";
 import { lstat, readFile, readdir, rename, rm } from "node:fs/promises";
-import { homedir } from "node:os";
 import { join } from "node:path";
 import type { PackageSet } from "./environment-spec.js";
 
@@ -31,16 +30,6 @@ export interface EnvironmentMarker {
   platform: string;
   /** ISO time the build finished. */
   createdAt: string;
-}
-
-/**
- * `$FLOWRUN_ENV_CACHE`, else `$XDG_CACHE_HOME/flowrun/envs`, else `~/.cache/flowrun/envs`.
- * Outside any project so that every flow on the machine shares built environments.
- */
-export function defaultCacheRoot(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.FLOWRUN_ENV_CACHE) return env.FLOWRUN_ENV_CACHE;
-  if (env.XDG_CACHE_HOME) return join(env.XDG_CACHE_HOME, "flowrun", "envs");
-  return join(homedir(), ".cache", "flowrun", "envs");
 }
 
 export const tempPrefix = (id: string) => `.tmp-${id}-`;

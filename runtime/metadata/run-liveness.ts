@@ -8,29 +8,15 @@
  */
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { UsageError } from "../../src/errors.js";
+import { config, DEFAULT_HEARTBEAT_SECONDS } from "../../src/config.js";
 import type { MetadataStore } from "./metadata-store.js";
 import type { ObservedRunStatus, Orchestrator, RunRecord } from "./records.js";
 
-const DEFAULT_HEARTBEAT_SECONDS = 10;
 /** Missed beats before a run is crashed: one slow write (S3 retries, a busy disk) is not a crash. */
 const STALE_AFTER_BEATS = 3;
 
-/** `FLOWRUN_HEARTBEAT_SECONDS` (tests make it short), else 10. */
-export function heartbeatSeconds(): number {
-  const raw = process.env.FLOWRUN_HEARTBEAT_SECONDS;
-  if (raw === undefined || raw === "") return DEFAULT_HEARTBEAT_SECONDS;
-  const seconds = Number(raw);
-  if (!(seconds > 0) || !Number.isFinite(seconds)) {
-    throw new UsageError(`FLOWRUN_HEARTBEAT_SECONDS must be a positive number of seconds, got "${raw}"`, {
-      hint: `unset it to use ${DEFAULT_HEARTBEAT_SECONDS}`,
-    });
-  }
-  return seconds;
-}
-
 export function thisOrchestrator(): Orchestrator {
-  return { host: hostname(), pid: process.pid, processStart: processStart(process.pid), heartbeatSeconds: heartbeatSeconds() };
+  return { host: hostname(), pid: process.pid, processStart: processStart(process.pid), heartbeatSeconds: config.heartbeatSeconds() };
 }
 
 /**

@@ -2,13 +2,14 @@
  * What a user sees while a run goes: task start/finish lines and the tasks' own output,
  * each prefixed `[Flow/run/step/task]`; a foreach's progress (a live line on a terminal,
  * a line every 10% otherwise, instead of thousands of start/finish lines); retries and
- * failures; tasks running longer than FLOWRUN_SLOW_TASK_SECONDS (see slow-tasks.ts).
+ * failures; tasks running longer than `config.slowTaskSeconds()` (see slow-tasks.ts).
  * `--quiet` keeps only errors.
  */
 import type { StepNode } from "../../src/graph/types.js";
 import type { LogStream } from "../metadata/metadata-store.js";
 import type { LogDisplay } from "./log-sink.js";
-import { SlowTaskWatch, slowTaskThresholdMs, type SlowTask } from "./slow-tasks.js";
+import { SlowTaskWatch, type SlowTask } from "./slow-tasks.js";
+import { config } from "../../src/config.js";
 import type { PendingTask } from "./task-scheduler.js";
 
 /** Foreaches with more splits than this show progress instead of per-split lines. */
@@ -33,7 +34,7 @@ export class ConsoleReporter implements ProgressReporter {
   private liveLine = "";
   private readonly slow: SlowTaskWatch | undefined;
 
-  constructor(private readonly quiet: boolean, private readonly out: NodeJS.WriteStream = process.stdout, slowTaskMs = slowTaskThresholdMs()) {
+  constructor(private readonly quiet: boolean, private readonly out: NodeJS.WriteStream = process.stdout, slowTaskMs = config.slowTaskSeconds() * 1000) {
     this.tty = out.isTTY === true;
     this.slow = quiet ? undefined : new SlowTaskWatch(slowTaskMs, this.tty ? "steady" : "doubling", (task) => this.slowTask(task));
   }

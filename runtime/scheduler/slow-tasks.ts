@@ -5,11 +5,6 @@
  * elsewhere (a log file, CI) at growing intervals, after 1, 2, 4, 8... thresholds, so a
  * day-long step adds a dozen lines, not a thousand.
  */
-import { UsageError } from "../../src/errors.js";
-
-export const SLOW_TASK_ENV = "FLOWRUN_SLOW_TASK_SECONDS";
-const DEFAULT_SLOW_TASK_SECONDS = 60;
-
 export interface SlowTask {
   pathspec: string;
   elapsedMs: number;
@@ -69,17 +64,4 @@ export class SlowTaskWatch {
     if (thresholds < 1) return 0;
     return this.repeat === "steady" ? Math.floor(thresholds) : Math.floor(Math.log2(thresholds)) + 1;
   }
-}
-
-/** The threshold from FLOWRUN_SLOW_TASK_SECONDS (default 60 s), in milliseconds. */
-export function slowTaskThresholdMs(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env[SLOW_TASK_ENV];
-  if (raw === undefined || raw === "") return DEFAULT_SLOW_TASK_SECONDS * 1000;
-  const seconds = Number(raw);
-  if (!Number.isFinite(seconds) || seconds <= 0) {
-    throw new UsageError(`${SLOW_TASK_ENV}=${raw} is not a number of seconds`, {
-      hint: `set it to how long a task may run before it is named as still running, e.g. ${SLOW_TASK_ENV}=120`,
-    });
-  }
-  return seconds * 1000;
 }

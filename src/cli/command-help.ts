@@ -1,19 +1,23 @@
 /**
  * `flowrun <command> --help`: each command's usage and options. Plain text kept apart from
  * the commands themselves so that asking for help loads no runtime, datastore or compiler.
+ * Defaults and variable names come from src/config.ts, so the help says what the code does.
  */
+import { DEFAULT_MAX_NUM_SPLITS, DEFAULT_MAX_WORKERS, DEFAULT_RUNS_LIMIT, ENV_VARS } from "../config.js";
+
+const { datastore, datastoreRoot, environmentCache } = ENV_VARS;
 
 const READ_OPTIONS = `Datastore and namespace:
-  --datastore local|s3           which datastore (FLOWRUN_DATASTORE; default local)
-  --datastore-root PATH|s3://B/P where (FLOWRUN_DATASTORE_ROOT; default the nearest .flowrun/ above)
+  --datastore local|s3           which datastore (${datastore.name}; default local)
+  --datastore-root PATH|s3://B/P where (${datastoreRoot.name}; default the nearest .flowrun/ above)
   --namespace NS                 user:NAME, project:NAME, ... (default: user:<you>)
   --all-namespaces               everyone's runs`;
 
 const RUN_OPTIONS = `Options:
-  --max-workers N                tasks running at once (16)
-  --max-num-splits N             most splits one foreach may make (10000)
-  --datastore local|s3           where artifacts and metadata go (FLOWRUN_DATASTORE; default local)
-  --datastore-root PATH|s3://B/P (FLOWRUN_DATASTORE_ROOT; default the nearest .flowrun/ above)
+  --max-workers N                tasks running at once (${DEFAULT_MAX_WORKERS})
+  --max-num-splits N             most splits one foreach may make (${DEFAULT_MAX_NUM_SPLITS})
+  --datastore local|s3           where artifacts and metadata go (${datastore.name}; default local)
+  --datastore-root PATH|s3://B/P (${datastoreRoot.name}; default the nearest .flowrun/ above)
   --production                   production run: the @project branch is prod
   --branch NAME                  the @project branch test.NAME
   --tag T                        tag the run (repeatable)
@@ -51,7 +55,7 @@ Prints the flow's graph as Graphviz DOT (\`flowrun output-dot f.ts | dot -Tpng >
 Lists runs in the current namespace, newest first.
   --tag T                        only runs having this tag (repeatable: all must match)
   --status S                     only runs that are running|succeeded|failed|cancelled|crashed
-  --limit N                      show the N newest (20)
+  --limit N                      show the N newest (${DEFAULT_RUNS_LIMIT})
 
 ${READ_OPTIONS}`,
   flows: `Usage: flowrun flows [options]
@@ -82,7 +86,8 @@ Adds or removes user tags of a run (system tags user:, project:, project_branch:
 ${READ_OPTIONS}`,
   env: `Usage: flowrun env list [--json] | path ID | clean [--all | ID...] | types <flow.ts> [--out FILE]
 
-Per-step dependency environments, cached in ~/.cache/flowrun/envs (FLOWRUN_ENV_CACHE).
+Per-step dependency environments, cached in $XDG_CACHE_HOME/flowrun/envs, else ~/.cache/flowrun/envs
+(${environmentCache.name} moves them).
   list [--json]                  the environments and their sizes
   path ID                        where an environment is
   clean [--all | ID...]          delete unused environments (or all, or these)

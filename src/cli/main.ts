@@ -4,6 +4,7 @@
  * and `--help` do not pay for the worker pool or the datastore.
  */
 import { FlowrunError } from "../errors.js";
+import { DEFAULT_MAX_NUM_SPLITS, DEFAULT_MAX_WORKERS } from "../config.js";
 import { COMMAND_HELP } from "./command-help.js";
 import { didYouMean } from "./did-you-mean.js";
 
@@ -44,7 +45,7 @@ Usage:
   flowrun <flow.ts> --help                               the flow's parameters
   flowrun <command> --help | --version                   a command's usage and options; flowrun's version
 
-Run options: --max-workers N (16) --max-num-splits N (10000) --datastore local|s3
+Run options: --max-workers N (${DEFAULT_MAX_WORKERS}) --max-num-splits N (${DEFAULT_MAX_NUM_SPLITS}) --datastore local|s3
   --datastore-root PATH|s3://bucket/prefix --production --branch NAME --tag T
   --with DECORATOR[:k=v,...] --isolate --run-id-file FILE --quiet --debug
 Pathspecs: Flow/runId[/step[/taskId]]. Exit codes: 0 ok, 1 run failed, 2 bad usage or invalid flow.`;

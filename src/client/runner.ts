@@ -5,13 +5,17 @@
  */
 import type { DatastoreConfig } from "../../runtime/datastore/storage-backend.js";
 import type { StepDecorators } from "../flow/registry.js";
+import { DEFAULT_MAX_NUM_SPLITS, DEFAULT_MAX_WORKERS } from "../config.js";
 import { datastoreConfig } from "../datastore-config.js";
 import { Run } from "./objects.js";
 import { namespace, getNamespace } from "./namespace.js";
 
 export interface RunnerOptions {
+  /** @default the one `flowrun run` would use: flags aside, FLOWRUN_DATASTORE* or the nearest `.flowrun/` */
   datastore?: DatastoreConfig;
+  /** Tasks running at once. @default {@link DEFAULT_MAX_WORKERS} */
   maxWorkers?: number;
+  /** The most splits one foreach may make. @default {@link DEFAULT_MAX_NUM_SPLITS} */
   maxNumSplits?: number;
   production?: boolean;
   branch?: string;
@@ -36,8 +40,8 @@ export class Runner {
       flowFile: this.flowFile,
       rawParameters,
       datastore,
-      maxWorkers: this.options.maxWorkers ?? 16,
-      maxNumSplits: this.options.maxNumSplits ?? 10_000,
+      maxWorkers: this.options.maxWorkers ?? DEFAULT_MAX_WORKERS,
+      maxNumSplits: this.options.maxNumSplits ?? DEFAULT_MAX_NUM_SPLITS,
       production: this.options.production ?? false,
       branch: this.options.branch,
       tags: this.options.tags ?? [],

@@ -64,16 +64,6 @@ export interface ResolvedParameter {
   value: unknown;
 }
 
-/** The variable that sets parameter `name` when the command line does not (as METAFLOW_RUN_<NAME>). */
-export function parameterEnvVar(name: string): string {
-  return `FLOWRUN_RUN_${name.toUpperCase().replace(/-/g, "_")}`;
-}
-
-/** Raw values of the parameters set by FLOWRUN_RUN_* variables (an empty one sets nothing). */
-export function parametersFromEnv(names: readonly string[], env: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  return Object.fromEntries(names.flatMap((name) => (env[parameterEnvVar(name)] ? [[name, env[parameterEnvVar(name)]!]] : [])));
-}
-
 /** Values for every declared parameter: from `raw` when given, else the (evaluated) default. */
 export function resolveParameterValues(declared: DeclaredParameter[], raw: Record<string, string | boolean>): ResolvedParameter[] {
   const known = new Set(declared.map((p) => p.descriptor.name));

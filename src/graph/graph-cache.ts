@@ -5,16 +5,12 @@
  */
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { config } from "../config.js";
 import type { FlowGraph, StepNode } from "./types.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-
-function cacheDir(): string {
-  return join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "flowrun", "graphs");
-}
 
 function cacheKey(file: string, source: string): string {
   const parser = readdirSync(here).map((name) => `${name}:${statSync(join(here, name)).mtimeMs}`).join(",");
@@ -29,7 +25,7 @@ export async function loadFlowGraphCached(path: string): Promise<FlowGraph> {
   } catch {
     return (await import("./parse-flow.js")).loadFlowGraph(path); // it reports a missing file properly
   }
-  const entry = join(cacheDir(), `${cacheKey(file, source)}.json`);
+  const entry = join(config.graphCacheDir(), `${cacheKey(file, source)}.json`);
   try {
     const cached = JSON.parse(readFileSync(entry, "utf8")) as Omit<FlowGraph, "steps"> & { steps: Array<[string, StepNode]> };
     return { ...cached, steps: new Map(cached.steps) };
@@ -38,7 +34,7 @@ export async function loadFlowGraphCached(path: string): Promise<FlowGraph> {
   }
   const graph = (await import("./parse-flow.js")).loadFlowGraph(path);
   try {
-    mkdirSync(cacheDir(), { recursive: true });
+    mkdirSync(config.graphCacheDir(), { recursive: true });
     const temp = `${entry}.${process.pid}.tmp`;
     writeFileSync(temp, JSON.stringify({ ...graph, steps: [...graph.steps] }));
     renameSync(temp, entry);

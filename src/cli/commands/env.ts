@@ -9,15 +9,15 @@
  *
  * `env build <flow.ts>` needs the flow loader and comes with the runtime.
  *
- * The cache root is `$FLOWRUN_ENV_CACHE`, else `$XDG_CACHE_HOME/flowrun/envs`, else
- * `~/.cache/flowrun/envs`. Removing an environment that a running flow is using breaks
- * that run's next imports; environments are never removed implicitly.
+ * The cache is `config.environmentCacheDir()` (src/config.ts). Removing an environment that a
+ * running flow is using breaks that run's next imports; environments are never removed
+ * implicitly.
  */
 import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
+import { config } from "../../config.js";
 import { FlowrunError, NotFoundError, UsageError } from "../../errors.js";
 import {
-  defaultCacheRoot,
   discard,
   diskUsage,
   isAlive,
@@ -39,7 +39,7 @@ const USAGE = "usage: flowrun env list [--json] | path ID | clean [--all | ID...
 
 export async function run(args: string[], io: CommandIO = consoleIO): Promise<number> {
   const [sub, ...rest] = args;
-  const root = defaultCacheRoot();
+  const root = config.environmentCacheDir();
   try {
     switch (sub) {
       case "list":

@@ -1,5 +1,5 @@
 /** `flowrun <flow.ts> --help`: the flow's parameters, read from its source (no user code runs). */
-import { parameterEnvVar } from "../../flow/parameter-values.js";
+import { parameterVariable } from "../../config.js";
 import { loadFlowGraphCached } from "../../graph/graph-cache.js";
 import type { ParameterInfo } from "../../graph/types.js";
 import { defaultLabel } from "../../graph/describe-graph.js";
@@ -21,7 +21,7 @@ export async function run(argv: string[]): Promise<number> {
   for (const p of graph.parameters) lines.push(...parameterLines(p, width));
   const first = graph.parameters[0];
   if (first) {
-    lines.push("", ...wrapText(`The environment sets a parameter the command line does not: ${parameterEnvVar(first.name)} for --${first.name} (upper case, "-" as "_").`, width));
+    lines.push("", ...wrapText(`The environment sets a parameter the command line does not: ${parameterVariable(first.name)} for --${first.name} (upper case, "-" as "_").`, width));
   }
   lines.push("", "Run options: flowrun --help");
   process.stdout.write(`${lines.join("\n")}\n`);

@@ -3,6 +3,7 @@ import { accessSync, constants, statSync, writeFileSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { runFlow, type RunFlowResult } from "../../../runtime/run-flow.js";
 import { ConsoleReporter, formatDuration } from "../../../runtime/scheduler/progress-reporter.js";
+import { DEFAULT_MAX_NUM_SPLITS, DEFAULT_MAX_WORKERS } from "../../config.js";
 import { datastoreConfig, localDatastoreRoot } from "../../datastore-config.js";
 import type { DatastoreConfig } from "../../../runtime/datastore/storage-backend.js";
 import { loadFlowGraphCached } from "../../graph/graph-cache.js";
@@ -92,8 +93,8 @@ export async function execute(
     rawParameters: what.rawParameters,
     resume: what.resume,
     datastore,
-    maxWorkers: intOption(args, "max-workers", 16),
-    maxNumSplits: intOption(args, "max-num-splits", 10_000),
+    maxWorkers: intOption(args, "max-workers", DEFAULT_MAX_WORKERS),
+    maxNumSplits: intOption(args, "max-num-splits", DEFAULT_MAX_NUM_SPLITS),
     production: args.options.production === true,
     branch: stringOption(args, "branch"),
     tags: (args.options.tag as string[] | undefined) ?? [],

@@ -9,17 +9,16 @@ import { checkPathspecPart, parseInspectArgs } from "./inspect-args.js";
 import { printTable } from "./table.js";
 import { intOption, stringOption } from "../argv.js";
 import { didYouMean } from "../did-you-mean.js";
+import { DEFAULT_RUNS_LIMIT } from "../../config.js";
 import { UsageError } from "../../errors.js";
 import type { ObservedRunStatus } from "../../../runtime/metadata/records.js";
 
 const STATUSES: readonly ObservedRunStatus[] = ["running", "succeeded", "failed", "cancelled", "crashed"];
-/** Enough to see recent history on one screen; the footer says how to see more. */
-const DEFAULT_LIMIT = 20;
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseInspectArgs(argv, { tag: { value: true, repeat: true }, status: { value: true }, limit: { value: true } });
   const status = statusOption(stringOption(args, "status"));
-  const limit = intOption(args, "limit", DEFAULT_LIMIT);
+  const limit = intOption(args, "limit", DEFAULT_RUNS_LIMIT);
   const store = await clientDatastore(args.datastore);
   const flowName = args.positionals[0] === undefined ? undefined : checkPathspecPart("flow name", args.positionals[0]);
   const visible = await visibleRuns(store.metadata, { flow: flowName, tags: args.options.tag as string[] | undefined });
