@@ -5,14 +5,14 @@
  * carries the `kind` of its request and `ok`, so callers narrow without casts.
  */
 import type { MessagePort } from "node:worker_threads";
-import type { SerializedError } from "../src/errors.js";
-import type { CurrentState } from "../src/flow/current.js";
-import type { NextCall } from "../src/flow/flowspec.js";
+import type { SerializedError } from "../src/core/errors.js";
+import type { CurrentState } from "../src/core/flow/current.js";
+import type { NextCall } from "../src/core/flow/flowspec.js";
 import type { ArtifactRef } from "./datastore/content-store.js";
-import type { DatastoreConfig } from "./datastore/storage-backend.js";
+import type { DatastoreConfig } from "../src/core/datastore-config.js";
 import type { ForeachFrame } from "./metadata/records.js";
-import type { SourceLocation, TransitionKind } from "../src/graph/types.js";
-import type { FlowOptions, StepDecorators } from "../src/flow/registry.js";
+import type { SourceLocation, TransitionKind } from "../src/core/graph/types.js";
+import type { FlowOptions, StepDecorators } from "../src/core/flow/registry.js";
 import type { IdentityOptions } from "./run-context.js";
 
 /** Given once per worker (piscina `workerData`). */

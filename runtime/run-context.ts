@@ -1,6 +1,6 @@
 /** Who is running, and the tags, branch and namespace that follow from it (SPEC section 5). */
-import { config } from "../src/config.js";
-import type { CurrentState } from "../src/flow/current.js";
+import { config } from "../src/core/config.js";
+import type { CurrentState } from "../src/core/flow/current.js";
 
 export function currentUser(): string {
   return config.user();

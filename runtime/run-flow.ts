@@ -4,15 +4,16 @@
  * tasks, and record how it ended. The CLI's `run`/`resume` and the `Runner` API call this.
  */
 import { resolve } from "node:path";
-import { FlowDefinitionError, rehydrateError, serializeError } from "../src/errors.js";
-import type { CurrentState } from "../src/flow/current.js";
-import type { StepDecorators } from "../src/flow/registry.js";
-import { loadFlowGraphCached } from "../src/graph/graph-cache.js";
-import { validateGraph } from "../src/graph/validate-graph.js";
-import { config } from "../src/config.js";
-import type { FlowGraph } from "../src/graph/types.js";
+import { FlowDefinitionError, rehydrateError, serializeError } from "../src/core/errors.js";
+import type { CurrentState } from "../src/core/flow/current.js";
+import type { StepDecorators } from "../src/core/flow/registry.js";
+import { loadFlowGraphCached } from "../src/core/graph/graph-cache.js";
+import { validateGraph } from "../src/core/graph/validate-graph.js";
+import { config } from "../src/core/config.js";
+import type { FlowGraph } from "../src/core/graph/types.js";
 import { openBackend } from "./datastore/open-backend.js";
-import type { DatastoreConfig, StorageBackend } from "./datastore/storage-backend.js";
+import type { DatastoreConfig } from "../src/core/datastore-config.js";
+import type { StorageBackend } from "./datastore/storage-backend.js";
 import type { StepRuntimeOptions } from "./executor/task-executor.js";
 import { WorkerPoolExecutor } from "./executor/worker-pool-executor.js";
 import { MetadataStore } from "./metadata/metadata-store.js";
@@ -23,7 +24,7 @@ import type { ParametersResult } from "./protocol.js";
 import { newRunId } from "./run-id.js";
 import { runIdentity } from "./run-context.js";
 import { LogSink } from "./scheduler/log-sink.js";
-import type { ProgressReporter } from "./scheduler/progress-reporter.js";
+import type { RunObserver } from "./scheduler/task-events.js";
 import { TaskScheduler, type SchedulerOutcome } from "./scheduler/task-scheduler.js";
 import { ResumePlan } from "./resume/resume-plan.js";
 import { mergeDependencies } from "./environments/environment-spec.js";
@@ -40,7 +41,7 @@ export interface RunFlowOptions {
   tags: string[];
   /** `--with` decorators, applied to every step (a step's own options win). */
   withDecorators: StepDecorators;
-  reporter: ProgressReporter;
+  observer: RunObserver;
   /** Called with the run ID as soon as it exists (the CLI writes --run-id-file here). */
   onRunId?: (runId: string) => void;
   /** `resume`: the run to reuse, and the step from which everything re-runs. */
@@ -86,7 +87,7 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
     const source = flowSource(flowFile);
     backend = await openBackend(options.datastore);
     const metadata = new MetadataStore(backend);
-    logs = new LogSink(logChannel, metadata, options.reporter);
+    logs = new LogSink(logChannel, metadata, options.observer);
     const identityOptions = { production: options.production, branch: options.branch };
     // Parameter defaults run before the flow's @project is known here: the worker completes this.
     const base: Omit<CurrentState, "stepName" | "taskId" | "retryCount"> = {
@@ -142,7 +143,7 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
       executor,
       metadata,
       logs,
-      reporter: options.reporter,
+      observer: options.observer,
       stepOptions: (step) => stepOptions.get(step)!,
       currentBase: current,
       parameterNames: Object.keys(refs),
@@ -222,9 +223,9 @@ async function buildEnvironments(
       const env = await ensureEnvironment(packages, {
         lock: options.resume?.origin.environments?.[step.step],
         label: `${graph.className}/${step.step}`,
-        onProgress: (line) => options.reporter.info(`[${graph.className}/${step.step}] environment: ${line}`),
+        onProgress: (line) => options.observer.info(`[${graph.className}/${step.step}] environment: ${line}`),
       });
-      if (env.built) options.reporter.info(`[${graph.className}/${step.step}] environment ${env.id} built`);
+      if (env.built) options.observer.info(`[${graph.className}/${step.step}] environment ${env.id} built`);
       step.envDir = env.dir;
       locks[step.step] = env.lock;
     }),

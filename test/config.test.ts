@@ -1,5 +1,5 @@
 /**
- * Configuration is read in one place (src/config.ts): the README's table of environment
+ * Configuration is read in one place (src/core/config.ts): the README's table of environment
  * variables is that module's table written out, no other source names a `FLOWRUN_*`
  * variable, every cache follows one cache-root rule, and a bad value is one UsageError
  * naming the variable, with a hint.
@@ -10,9 +10,9 @@ import { homedir, userInfo } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { describe, test } from "node:test";
 import type TS from "typescript";
-import ts from "../src/graph/typescript-api.js";
-import { cacheDir, cacheRoot, config, ENV_VARS, parameterVariable, type CacheName, type EnvVar } from "../src/config.js";
-import { UsageError } from "../src/errors.js";
+import ts from "../src/core/graph/typescript-api.js";
+import { cacheDir, cacheRoot, config, ENV_VARS, parameterVariable, type CacheName, type EnvVar } from "../src/core/config.js";
+import { UsageError } from "../src/core/errors.js";
 
 const root = new URL("..", import.meta.url).pathname;
 
@@ -37,10 +37,10 @@ function readmeSection(heading: string): string {
 }
 
 describe("the README's environment variables", () => {
-  test("are the table in src/config.ts: names, values, defaults and options", () => {
+  test("are the table in src/core/config.ts: names, values, defaults and options", () => {
     const inReadme = readmeSection("Environment variables").split("\n").filter((line) => line.startsWith("|"));
     const expected = tableLines();
-    assert.deepEqual(inReadme, expected, `README.md's "Environment variables" table differs from src/config.ts; it should read:\n\n${expected.join("\n")}\n`);
+    assert.deepEqual(inReadme, expected, `README.md's "Environment variables" table differs from src/core/config.ts; it should read:\n\n${expected.join("\n")}\n`);
   });
 
   test("include every FLOWRUN_ variable the README mentions anywhere", () => {
@@ -48,7 +48,7 @@ describe("the README's environment variables", () => {
     const declared = new Set(Object.values(ENV_VARS).map((v) => v.name));
     const parameterPrefix = parameterVariable("");
     for (const [name] of readme.matchAll(/FLOWRUN_(?!ERR_)[A-Z0-9_<>]+/g)) {
-      assert.ok(declared.has(name) || name.startsWith(parameterPrefix), `README.md mentions ${name}, which src/config.ts does not declare`);
+      assert.ok(declared.has(name) || name.startsWith(parameterPrefix), `README.md mentions ${name}, which src/core/config.ts does not declare`);
     }
   });
 });
@@ -67,7 +67,7 @@ function namesIn(file: string): Array<{ text: string; line: number }> {
   return found;
 }
 
-test("no source outside src/config.ts reads or names a FLOWRUN_ variable", () => {
+test("no source outside src/core/config.ts reads or names a FLOWRUN_ variable", () => {
   const files = ["src", "runtime"].flatMap((dir) =>
     readdirSync(join(root, dir), { recursive: true, encoding: "utf8" })
       .filter((name) => /\.(ts|mjs)$/.test(name))
@@ -75,13 +75,13 @@ test("no source outside src/config.ts reads or names a FLOWRUN_ variable", () =>
   );
   assert.ok(files.length > 50);
   const offenders = files
-    .filter((file) => file !== resolve(root, "src/config.ts"))
+    .filter((file) => file !== resolve(root, "src/core/config.ts"))
     .flatMap((file) => namesIn(file).filter(({ text }) => /FLOWRUN_(?!ERR)/.test(text)).map(({ line }) => `${relative(root, file)}:${line}`));
-  assert.deepEqual(offenders, [], "read or name the variable through src/config.ts (config.*, ENV_VARS.*.name)");
+  assert.deepEqual(offenders, [], "read or name the variable through src/core/config.ts (config.*, ENV_VARS.*.name)");
 });
 
-test("src/config.ts is a bottom layer: it imports Node and the error classes only", () => {
-  const source = ts.createSourceFile("config.ts", readFileSync(join(root, "src/config.ts"), "utf8"), ts.ScriptTarget.Latest);
+test("src/core/config.ts is a bottom layer: it imports Node and the error classes only", () => {
+  const source = ts.createSourceFile("config.ts", readFileSync(join(root, "src/core/config.ts"), "utf8"), ts.ScriptTarget.Latest);
   const imports = source.statements.filter(ts.isImportDeclaration).map((i) => (i.moduleSpecifier as TS.StringLiteral).text);
   assert.deepEqual(imports.filter((from) => !from.startsWith("node:") && from !== "./errors.js"), []);
 });

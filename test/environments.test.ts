@@ -12,7 +12,7 @@ import { after, before, describe, test } from "node:test";
 import { Worker } from "node:worker_threads";
 import { ensureEnvironment } from "../runtime/environments/environment-builder.js";
 import { MARKER, listEnvironments, listLeftovers, publish, readMarker } from "../runtime/environments/environment-cache.js";
-import { EnvironmentError } from "../src/errors.js";
+import { EnvironmentError } from "../src/core/errors.js";
 import { summarizeNpmError } from "../runtime/environments/npm-error-summary.js";
 import { environmentId, installSet, mergeDependencies } from "../runtime/environments/environment-spec.js";
 import type { Installer } from "../runtime/environments/installer.js";

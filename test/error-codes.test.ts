@@ -8,7 +8,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import * as flowrun from "../src/index.js";
-import { DatastoreError, FlowrunError, rehydrateError, serializeError } from "../src/errors.js";
+import { DatastoreError, FlowrunError, rehydrateError, serializeError } from "../src/core/errors.js";
 
 const root = new URL("..", import.meta.url).pathname;
 const docs = readFileSync(join(root, "docs/errors.md"), "utf8");

@@ -2,9 +2,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { lintFlow } from "../src/graph/lint-flow.js";
-import { loadFlowGraph } from "../src/graph/parse-flow.js";
-import { validateGraph } from "../src/graph/validate-graph.js";
+import { lintFlow } from "../src/core/graph/lint-flow.js";
+import { loadFlowGraph } from "../src/core/graph/parse-flow.js";
+import { validateGraph } from "../src/core/graph/validate-graph.js";
 import { expectedIssues } from "./support/fixture-markers.js";
 
 function lint(file: string) {

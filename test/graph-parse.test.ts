@@ -4,10 +4,10 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FlowDefinitionError } from "../src/errors.js";
-import { loadFlowGraph } from "../src/graph/parse-flow.js";
-import type { FlowGraph } from "../src/graph/types.js";
-import { validateGraph } from "../src/graph/validate-graph.js";
+import { FlowDefinitionError } from "../src/core/errors.js";
+import { loadFlowGraph } from "../src/core/graph/parse-flow.js";
+import type { FlowGraph } from "../src/core/graph/types.js";
+import { validateGraph } from "../src/core/graph/validate-graph.js";
 import { lineOf } from "./support/fixture-markers.js";
 
 const fixture = (name: string) => `test/fixtures/graphs/${name}.ts`;

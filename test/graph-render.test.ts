@@ -1,9 +1,9 @@
 /** `flowrun show` text and `output-dot` DOT, from the parsed graphs. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { describeGraph } from "../src/graph/describe-graph.js";
-import { graphToDot } from "../src/graph/graph-dot.js";
-import { loadFlowGraph } from "../src/graph/parse-flow.js";
+import { describeGraph } from "../src/core/graph/describe-graph.js";
+import { graphToDot } from "../src/core/graph/graph-dot.js";
+import { loadFlowGraph } from "../src/core/graph/parse-flow.js";
 
 const graph = (name: string) => loadFlowGraph(`test/fixtures/graphs/${name}.ts`);
 

@@ -5,10 +5,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
-import { FlowDefinitionError } from "../src/errors.js";
-import { loadFlowGraph } from "../src/graph/parse-flow.js";
-import type { FlowGraph, StepNode } from "../src/graph/types.js";
-import { FLOWSPEC_MEMBERS, validateGraph } from "../src/graph/validate-graph.js";
+import { FlowDefinitionError } from "../src/core/errors.js";
+import { loadFlowGraph } from "../src/core/graph/parse-flow.js";
+import type { FlowGraph, StepNode } from "../src/core/graph/types.js";
+import { FLOWSPEC_MEMBERS, validateGraph } from "../src/core/graph/validate-graph.js";
 import { expectedIssues, lineOf } from "./support/fixture-markers.js";
 
 const INVALID = "test/fixtures/invalid";

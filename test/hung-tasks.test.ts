@@ -9,9 +9,7 @@ import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { StepNode } from "../src/graph/types.js";
-import { ConsoleReporter } from "../runtime/scheduler/progress-reporter.js";
-import type { PendingTask } from "../runtime/scheduler/task-scheduler.js";
+import { ConsoleDisplay } from "../src/cli/console-display.js";
 import { describeResult, REPO, runFlowCli, tempDatastore } from "./support/flowrun-cli.js";
 
 const store = tempDatastore();
@@ -56,12 +54,10 @@ describe("tasks running longer than the threshold", { concurrency: true }, () =>
   test("on a terminal, are named every threshold until they end", async () => {
     const lines: string[] = [];
     const terminal = { isTTY: true, write: (text: string) => lines.push(text) } as unknown as NodeJS.WriteStream;
-    const reporter = new ConsoleReporter(false, terminal, 100);
-    const task: PendingTask = { step: "wait", taskId: "2", attempt: 0, parents: [], stack: [] };
-    const node = {} as StepNode;
-    reporter.taskStarted("HungStepFlow/1/wait/2", task, node);
+    const display = new ConsoleDisplay(false, terminal, 100);
+    display.task({ kind: "started", pathspec: "HungStepFlow/1/wait/2", attempt: 0 });
     await sleep(450);
-    reporter.taskFinished("HungStepFlow/1/wait/2", task, node, 450);
+    display.task({ kind: "finished", pathspec: "HungStepFlow/1/wait/2", attempt: 0, durationMs: 450 });
     const notices = () => lines.filter((line) => line.includes("still running after"));
     const shown = notices().length;
     assert.ok(shown >= 2, `a notice per threshold while the task ran:\n${lines.join("")}`);

@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { DatastoreError } from "../src/errors.js";
+import { DatastoreError } from "../src/core/errors.js";
 import { openS3Backend } from "../runtime/datastore/s3-backend.js";
 import type { StorageBackend } from "../runtime/datastore/storage-backend.js";
 import { startS3Server, type S3TestServer } from "./support/s3-server.js";

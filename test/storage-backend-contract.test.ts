@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { DatastoreError } from "../src/errors.js";
+import { DatastoreError } from "../src/core/errors.js";
 import { LmdbBackend } from "../runtime/datastore/lmdb-backend.js";
 import { openS3Backend } from "../runtime/datastore/s3-backend.js";
 import { storageBackendContract } from "./support/storage-backend-contract.js";

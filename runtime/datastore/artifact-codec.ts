@@ -10,7 +10,7 @@
  * no encoding pass at all, which is what makes a 100 MB Float64Array cheap to store.
  */
 import { addExtension, Packr } from "msgpackr";
-import { ArtifactError } from "../../src/errors.js";
+import { ArtifactError } from "../../src/core/errors.js";
 
 /**
  * Map, and objects with an own `__proto__` key or a key with a lone surrogate, travel as

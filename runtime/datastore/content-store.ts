@@ -4,7 +4,7 @@
  * its own hash: LMDB cannot hold a value over 2 GiB and S3 wants parts anyway). Equal values
  * produce equal refs and are stored once; a ref is all a task record keeps.
  */
-import { ArtifactError } from "../../src/errors.js";
+import { ArtifactError } from "../../src/core/errors.js";
 import { blobHash } from "./blob-hash.js";
 import { decodeArtifact, encodeArtifact } from "./artifact-codec.js";
 import type { StorageBackend } from "./storage-backend.js";

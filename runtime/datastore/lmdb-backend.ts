@@ -14,8 +14,8 @@
 import { accessSync, closeSync, constants, existsSync, fdatasyncSync, mkdirSync, openSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { asBinary, open, type Database, type RootDatabase } from "lmdb";
-import { ENV_VARS } from "../../src/config.js";
-import { DatastoreError } from "../../src/errors.js";
+import { ENV_VARS } from "../../src/core/config.js";
+import { DatastoreError } from "../../src/core/errors.js";
 import { warnIfLmdbUnpatched } from "./lmdb-addon.js";
 import { checkedLmdbFileProblems } from "./lmdb-file-check.js";
 import { encodeRecord } from "./record-json.js";

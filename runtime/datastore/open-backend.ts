@@ -1,6 +1,7 @@
 /** Opens the StorageBackend a DatastoreConfig names; the S3 SDK loads only when S3 is used. */
 import { resolve } from "node:path";
-import type { DatastoreConfig, StorageBackend } from "./storage-backend.js";
+import type { DatastoreConfig } from "../../src/core/datastore-config.js";
+import type { StorageBackend } from "./storage-backend.js";
 
 export async function openBackend(config: DatastoreConfig): Promise<StorageBackend> {
   if (config.kind === "s3") {

@@ -3,7 +3,7 @@
  * write, so a batch holding a value JSON cannot represent (undefined, a function, a BigInt,
  * a cycle) is refused whole, naming the record, and the datastore is never blamed for it.
  */
-import { DatastoreError } from "../../src/errors.js";
+import { DatastoreError } from "../../src/core/errors.js";
 
 /** @throws DatastoreError (not a DatastoreWriteError: the value is at fault) naming `key`. */
 export function encodeRecord(key: string, value: unknown): string {

@@ -12,9 +12,9 @@
  * chain, read by the SDK itself; only the region gets a default (us-east-1).
  */
 import type * as S3 from "@aws-sdk/client-s3";
-import { DatastoreError } from "../../src/errors.js";
+import { DatastoreError } from "../../src/core/errors.js";
 import { BlobCache } from "./blob-cache.js";
-import { config as flowrunConfig } from "../../src/config.js";
+import { config as flowrunConfig } from "../../src/core/config.js";
 import { encodeRecord } from "./record-json.js";
 import { bodyFailure, notJsonRecord, parseS3Root, readS3Settings, retrying, toDatastoreError, type S3Root, type S3Settings } from "./s3-errors.js";
 import type { StorageBackend } from "./storage-backend.js";
@@ -43,7 +43,7 @@ const OPEN_DEADLINE_MS = 8_000;
 const MAX_IN_FLIGHT = 32;
 
 export interface S3BackendOptions {
-  /** Local blob cache directory. @default `config.blobCacheDir()` of src/config.ts */
+  /** Local blob cache directory. @default `config.blobCacheDir()` of src/core/config.ts */
   cacheDir?: string;
 }
 

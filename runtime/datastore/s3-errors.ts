@@ -10,8 +10,8 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { loadSharedConfigFiles } from "@smithy/core/config";
-import { ENV_VARS } from "../../src/config.js";
-import { DatastoreError } from "../../src/errors.js";
+import { ENV_VARS } from "../../src/core/config.js";
+import { DatastoreError } from "../../src/core/errors.js";
 
 export interface S3Root {
   bucket: string;

@@ -72,10 +72,3 @@ export interface SyncBlobReader {
    */
   readBlobTransient(hash: string): Uint8Array | undefined;
 }
-
-/** How to reach a datastore; serialisable so worker threads can open the same one. */
-export interface DatastoreConfig {
-  kind: "local" | "s3";
-  /** Local: a directory. S3: `s3://bucket/prefix`. */
-  root: string;
-}

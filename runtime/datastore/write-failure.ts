@@ -7,7 +7,7 @@
  */
 import { statfsSync } from "node:fs";
 import { constants } from "node:os";
-import { DatastoreError, DatastoreWriteError } from "../../src/errors.js";
+import { DatastoreError, DatastoreWriteError } from "../../src/core/errors.js";
 
 /** Less free space than this after a failed write means the disk is what is full. */
 const NEARLY_FULL_BYTES = 1024 * 1024;

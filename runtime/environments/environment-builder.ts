@@ -16,8 +16,8 @@
  */
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { config, ENV_VARS } from "../../src/config.js";
-import { FlowrunError } from "../../src/errors.js";
+import { config, ENV_VARS } from "../../src/core/config.js";
+import { FlowrunError } from "../../src/core/errors.js";
 import { acquireBuildLock } from "./build-lock.js";
 import {
   MARKER,
@@ -28,13 +28,13 @@ import {
   tempPrefix,
   type EnvironmentMarker,
 } from "./environment-cache.js";
-import { EnvironmentError } from "../../src/errors.js";
+import { EnvironmentError } from "../../src/core/errors.js";
 import { describePackages, environmentId, installSet, type PackageSet } from "./environment-spec.js";
 import type { Installer } from "./installer.js";
 import { npmInstaller } from "./npm-installer.js";
 
 export interface EnsureEnvironmentOptions {
-  /** @default `config.environmentCacheDir()` (src/config.ts) */
+  /** @default `config.environmentCacheDir()` (src/core/config.ts) */
   cacheRoot?: string;
   /** Exact versions recorded by an earlier run (resume): installed instead of the ranges. */
   lock?: PackageSet;

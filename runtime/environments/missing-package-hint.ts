@@ -4,7 +4,7 @@
  * 'x'". Someone used to one shared node_modules reads that as "the install failed"; the hint
  * says which decorator to add, copying the other step's version range.
  */
-import type { SerializedError } from "../../src/errors.js";
+import type { SerializedError } from "../../src/core/errors.js";
 import type { PackageSet } from "./environment-spec.js";
 
 /**

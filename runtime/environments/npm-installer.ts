@@ -13,7 +13,7 @@
 import { spawn } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { EnvironmentError } from "../../src/errors.js";
+import { EnvironmentError } from "../../src/core/errors.js";
 import { summarizeNpmError } from "./npm-error-summary.js";
 import type { PackageSet } from "./environment-spec.js";
 import type { InstallOptions, Installer } from "./installer.js";

@@ -3,7 +3,7 @@
  * one implementation today, and a distributed executor (a queue of remote workers) can
  * take its place.
  */
-import type { StepDecorators } from "../../src/flow/registry.js";
+import type { StepDecorators } from "../../src/core/flow/registry.js";
 import type { ResponseTo, WorkerRequest } from "../protocol.js";
 
 export interface StepRuntimeOptions {

@@ -11,7 +11,7 @@ import { availableParallelism } from "node:os";
 import { getHeapStatistics } from "node:v8";
 import { MessageChannel } from "node:worker_threads";
 import { Piscina } from "piscina";
-import { TaskFailedError } from "../../src/errors.js";
+import { TaskFailedError } from "../../src/core/errors.js";
 import type { ResponseTo, TaskRequest, WorkerRequest, WorkerSetup } from "../protocol.js";
 import { TaskProcessTable } from "../task-process-table.js";
 import { endProcesses } from "./end-processes.js";

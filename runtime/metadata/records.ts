@@ -1,6 +1,6 @@
 /** The metadata records flowrun stores per run and per task (JSON, in any StorageBackend). */
-import type { SerializedError } from "../../src/errors.js";
-import type { NextCall } from "../../src/flow/flowspec.js";
+import type { SerializedError } from "../../src/core/errors.js";
+import type { NextCall } from "../../src/core/flow/flowspec.js";
 import type { ArtifactRef } from "../datastore/content-store.js";
 
 export type RunStatus = "running" | "succeeded" | "failed" | "cancelled";

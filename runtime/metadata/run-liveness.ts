@@ -8,7 +8,7 @@
  */
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { config, DEFAULT_HEARTBEAT_SECONDS } from "../../src/config.js";
+import { config, DEFAULT_HEARTBEAT_SECONDS } from "../../src/core/config.js";
 import type { MetadataStore } from "./metadata-store.js";
 import type { ObservedRunStatus, Orchestrator, RunRecord } from "./records.js";
 

@@ -3,7 +3,7 @@
  * removing a tag writes or deletes that record alone (no read-modify-write of the run
  * record to lose a concurrent change), and a run's tags are read by listing keys only.
  */
-import { TagError } from "../../src/errors.js";
+import { TagError } from "../../src/core/errors.js";
 
 /** Tags flowrun sets itself (SPEC section 4); nobody adds or removes them by hand. */
 export const SYSTEM_TAG_PREFIXES = ["user:", "project:", "project_branch:", "runtime:"] as const;

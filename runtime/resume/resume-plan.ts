@@ -5,8 +5,8 @@
  * replays the graph; at each position where the origin has a committed task of a step
  * before the resume point, it clones that task (by reference) instead of running it.
  */
-import { NotFoundError } from "../../src/errors.js";
-import type { FlowGraph } from "../../src/graph/types.js";
+import { NotFoundError } from "../../src/core/errors.js";
+import type { FlowGraph } from "../../src/core/graph/types.js";
 import type { MetadataStore } from "../metadata/metadata-store.js";
 import type { ForeachFrame, RunRecord, TaskRecord } from "../metadata/records.js";
 

@@ -9,10 +9,10 @@
  * new starts, the tasks already running finish and commit (so `resume` can reuse them),
  * and the run fails with that task's error.
  */
-import { rehydrateError, serializeError, TaskFailedError, type SerializedError } from "../../src/errors.js";
-import type { CurrentState } from "../../src/flow/current.js";
-import type { FlowGraph, StepNode } from "../../src/graph/types.js";
-import { describeFailure, userSource } from "../../src/user-frames.js";
+import { rehydrateError, serializeError, TaskFailedError, type SerializedError } from "../../src/core/errors.js";
+import type { CurrentState } from "../../src/core/flow/current.js";
+import type { FlowGraph, StepNode } from "../../src/core/graph/types.js";
+import { describeFailure, userSource } from "../../src/core/user-frames.js";
 import type { ArtifactRef } from "../datastore/content-store.js";
 import type { StepRuntimeOptions, TaskExecutor } from "../executor/task-executor.js";
 import { logKeyFor, type MetadataStore } from "../metadata/metadata-store.js";
@@ -20,7 +20,7 @@ import type { ForeachFrame, TaskRecord } from "../metadata/records.js";
 import type { ExpectedTransition, TaskRequest, TaskResponse, TaskSuccess } from "../protocol.js";
 import type { ResumePlan } from "../resume/resume-plan.js";
 import type { LogSink } from "./log-sink.js";
-import type { ProgressReporter } from "./progress-reporter.js";
+import type { RunObserver, SplitPosition } from "./task-events.js";
 
 export interface PendingTask {
   step: string;
@@ -36,7 +36,8 @@ export interface SchedulerOptions {
   executor: TaskExecutor;
   metadata: MetadataStore;
   logs: LogSink;
-  reporter: ProgressReporter;
+  /** Told of every task start, finish, clone, retry and failure (the display). */
+  observer: RunObserver;
   stepOptions: (step: string) => StepRuntimeOptions;
   currentBase: Omit<CurrentState, "stepName" | "taskId" | "retryCount">;
   parameterNames: string[];
@@ -149,7 +150,7 @@ export class TaskScheduler {
 
   private async dispatch(task: PendingTask): Promise<void> {
     this.running++;
-    const { graph, metadata, logs, reporter, currentBase } = this.options;
+    const { graph, metadata, logs, observer, currentBase } = this.options;
     const node = graph.steps.get(task.step)!;
     const pathspec = `${currentBase.flowName}/${currentBase.runId}/${task.step}/${task.taskId}`;
     const origin = task.attempt === 0 ? this.options.resume?.match(task.step, task.stack) : undefined;
@@ -186,7 +187,7 @@ export class TaskScheduler {
       envVars: stepOptions.decorators.environment?.vars,
     };
     logs.open(pathspec, task.attempt, record.logKey);
-    reporter.taskStarted(pathspec, task, node);
+    observer.task({ kind: "started", pathspec, attempt: task.attempt, split: splitPosition(task) });
     // Warm the workers of the next steps while this task runs: a cold worker takes
     // ~0.5 s of CPU, longer than many steps.
     for (const next of this.ahead.get(task.step)!) this.options.executor.prewarm(this.options.stepOptions(next));
@@ -224,7 +225,7 @@ export class TaskScheduler {
         record.chosen = response.chosen;
         await metadata.commitTask(record, response.foreachElements);
         this.completed++;
-        reporter.taskFinished(pathspec, task, node, record.durationMs, response.foreachElements?.length);
+        observer.task({ kind: "finished", pathspec, attempt: task.attempt, durationMs: record.durationMs, split: splitPosition(task), splits: response.foreachElements?.length });
         if (!this.stopping || this.stopping === "cancelled") this.schedule(node, task.taskId, task.stack, response);
       } else {
         const error = this.options.explainFailure?.(task.step, response.error) ?? response.error;
@@ -256,7 +257,7 @@ export class TaskScheduler {
 
   /** resume: commits a copy of the origin's task (same artifact refs, no data copied) and moves on. */
   private async clone(task: PendingTask, node: StepNode, pathspec: string, origin: TaskRecord): Promise<void> {
-    const { currentBase, metadata, reporter } = this.options;
+    const { currentBase, metadata, observer } = this.options;
     await this.settle(task, pathspec, async () => {
       const record: TaskRecord = {
         ...origin,
@@ -270,7 +271,7 @@ export class TaskScheduler {
       await metadata.commitTask(record, foreachElements);
       this.completed++;
       this.cloned++;
-      reporter.taskCloned(pathspec, task, record.clonedFrom!);
+      observer.task({ kind: "cloned", pathspec, from: record.clonedFrom!, split: splitPosition(task) });
       this.schedule(node, task.taskId, task.stack, { next: origin.next ?? null, chosen: origin.chosen, foreachElements });
     });
   }
@@ -278,7 +279,7 @@ export class TaskScheduler {
   private retryOrFail(task: PendingTask, pathspec: string, error: SerializedError, retries: number, catches: boolean): void {
     const decorators = this.options.stepOptions(task.step).decorators;
     if (task.attempt < retries && !this.stopping) {
-      this.options.reporter.taskRetrying(pathspec, task.attempt + 1, retries, rehydrateError(error));
+      this.options.observer.task({ kind: "retrying", pathspec, attempt: task.attempt + 1, of: retries, error: rehydrateError(error) });
       const delay = (decorators.retry?.delaySeconds ?? 0) * 1000;
       this.running++; // hold the run open while waiting
       this.hold(task.step, +1);
@@ -301,7 +302,7 @@ export class TaskScheduler {
 
   private fail(pathspec: string, error: SerializedError): void {
     this.failures.push({ pathspec, error });
-    this.options.reporter.taskFailed(pathspec, rehydrateError(error));
+    this.options.observer.task({ kind: "failed", pathspec, error: rehydrateError(error) });
     // A cancelled run stays cancelled: tasks stopped by a second Ctrl-C fail as a consequence.
     this.stopping ??= "failed";
   }
@@ -391,4 +392,9 @@ class TaskQueue {
     }
     return task;
   }
+}
+
+function splitPosition(task: PendingTask): SplitPosition | undefined {
+  const frame = task.stack.at(-1);
+  return frame?.kind === "foreach" ? { split: frame.split, count: frame.count } : undefined;
 }

@@ -5,10 +5,10 @@
  * An artifact the step only read may have been mutated in place, so it is re-encoded and
  * keeps its old ref when the bytes hash the same.
  */
-import { ArtifactError } from "../../src/errors.js";
+import { ArtifactError } from "../../src/core/errors.js";
 import { unreadable } from "../datastore/artifact-codec.js";
 import type { ArtifactRef, ContentStore } from "../datastore/content-store.js";
-import type { SourceLocation } from "../../src/graph/types.js";
+import type { SourceLocation } from "../../src/core/graph/types.js";
 import type { StepSource } from "../protocol.js";
 
 type SlotState = "untouched" | "read" | "assigned";

@@ -14,7 +14,7 @@ import childProcess from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { syncBuiltinESMExports } from "node:module";
 import { promisify } from "node:util";
-import { TaskFailedError } from "../../src/errors.js";
+import { TaskFailedError } from "../../src/core/errors.js";
 import { MAX_TASK_PROCESSES, type TaskProcessTable } from "../task-process-table.js";
 
 const LAUNCHERS = ["spawn", "exec", "execFile", "fork"] as const;

@@ -2,16 +2,25 @@
  * One task, inside the worker: build the flow object with its lazy inputs, call the step,
  * check the transition it asked for against the graph, and save what it produced.
  */
-import { ArtifactError, ParameterError, serializeError, TransitionError } from "../../src/errors.js";
-import type { CaughtError } from "../../src/flow/decorators.js";
-import { isParameterDescriptor } from "../../src/flow/parameters.js";
-import { bindTask, INPUT_ARTIFACTS, type FlowSpec, type ForeachContext, type NextCall, type TaskBinding } from "../../src/flow/flowspec.js";
-import type { ArtifactRef } from "../datastore/content-store.js";
+import { ArtifactError, ParameterError, serializeError, TransitionError } from "../../src/core/errors.js";
+import type { CaughtError } from "../../src/core/flow/decorators.js";
+import { isParameterDescriptor } from "../../src/core/flow/parameters.js";
+import { bindTask, INPUT_ARTIFACTS, type FlowSpec, type ForeachContext, type NextCall, type TaskBinding } from "../../src/core/flow/flowspec.js";
+import type { ArtifactRef, ContentStore } from "../datastore/content-store.js";
+import type { MetadataStore } from "../metadata/metadata-store.js";
 import type { ForeachFrame, TaskRecord } from "../metadata/records.js";
 import type { ExpectedTransition, TaskRequest, TaskSuccess } from "../protocol.js";
 import { ArtifactSlots } from "./artifact-slots.js";
 import { publishTaskLog, type TaskLogContext } from "./log-capture.js";
-import type { LoadedFlow } from "./task-worker.js";
+
+/** The flow a worker imported, and the stores its tasks read and write. */
+export interface LoadedFlow {
+  flowClass: typeof FlowSpec;
+  /** Absolute path of the flow file (to find the user's line in a stack). */
+  flowFile: string;
+  content: ContentStore;
+  metadata: MetadataStore;
+}
 
 type StepResult = Omit<TaskSuccess, "logMessages">;
 

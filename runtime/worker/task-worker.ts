@@ -6,13 +6,13 @@
 import { pathToFileURL } from "node:url";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { FlowDefinitionError, FlowrunError, serializeError, type SerializedError } from "../../src/errors.js";
-import { setCurrentState } from "../../src/flow/current.js";
-import { setTaskDatastore } from "../../src/datastore-config.js";
-import { isFlowClass, type FlowSpec } from "../../src/flow/flowspec.js";
-import { frameLocation, userFrames } from "../../src/user-frames.js";
-import { classMetadata, flowOptionsOf, stepsOf } from "../../src/flow/registry.js";
-import { declaredParameters, resolveParameterValues } from "../../src/flow/parameter-values.js";
+import { FlowDefinitionError, FlowrunError, serializeError, type SerializedError } from "../../src/core/errors.js";
+import { setCurrentState } from "../../src/core/flow/current.js";
+import { setTaskDatastore } from "../../src/core/datastore-config.js";
+import { isFlowClass, type FlowSpec } from "../../src/core/flow/flowspec.js";
+import { frameLocation, userFrames } from "../../src/core/user-frames.js";
+import { classMetadata, flowOptionsOf, stepsOf } from "../../src/core/flow/registry.js";
+import { declaredParameters, resolveParameterValues } from "../../src/core/flow/parameter-values.js";
 import { ContentStore, type ArtifactRef } from "../datastore/content-store.js";
 import { openBackend } from "../datastore/open-backend.js";
 import { MetadataStore } from "../metadata/metadata-store.js";
@@ -20,20 +20,12 @@ import { runIdentity } from "../run-context.js";
 import type { ParametersRequest, ParametersResponse, TaskRequest, TaskResponse, WorkerRequest, WorkerResponse, WorkerSetup } from "../protocol.js";
 import { TaskProcessTable } from "../task-process-table.js";
 import { installChildProcessTracking, runWithChildTracking } from "./child-processes.js";
-import { executeStep } from "./execute-step.js";
+import { executeStep, type LoadedFlow } from "./execute-step.js";
 import { installLogCapture, newTaskLogContext, runWithTaskLogs } from "./log-capture.js";
 
 const BIG_TASK_BYTES = 64 * 1024 * 1024;
 setFlagsFromString("--expose-gc");
 const collectGarbage = runInNewContext("gc") as () => void;
-
-export interface LoadedFlow {
-  flowClass: typeof FlowSpec;
-  /** Absolute path of the flow file (to find the user's line in a stack). */
-  flowFile: string;
-  content: ContentStore;
-  metadata: MetadataStore;
-}
 
 export async function createTaskHandler(setup: WorkerSetup): Promise<(request: WorkerRequest) => Promise<WorkerResponse>> {
   installLogCapture(setup.logChannel);

@@ -3,7 +3,7 @@
  * repeated options, positionals. Which names take a value is declared by the command, so
  * a flow parameter named like a flag is still read right.
  */
-import { UsageError } from "../errors.js";
+import { UsageError } from "../core/errors.js";
 
 export interface OptionSpec {
   /** Takes a value (`--max-workers 4`); otherwise a boolean flag. */

@@ -1,9 +1,9 @@
 /**
  * `flowrun <command> --help`: each command's usage and options. Plain text kept apart from
  * the commands themselves so that asking for help loads no runtime, datastore or compiler.
- * Defaults and variable names come from src/config.ts, so the help says what the code does.
+ * Defaults and variable names come from src/core/config.ts, so the help says what the code does.
  */
-import { DEFAULT_MAX_NUM_SPLITS, DEFAULT_MAX_WORKERS, DEFAULT_RUNS_LIMIT, ENV_VARS } from "../config.js";
+import { DEFAULT_MAX_NUM_SPLITS, DEFAULT_MAX_WORKERS, DEFAULT_RUNS_LIMIT, ENV_VARS } from "../core/config.js";
 
 const { datastore, datastoreRoot, environmentCache } = ENV_VARS;
 

@@ -3,8 +3,8 @@
  * The `flowrun` command. Each command module loads only when used, so `flowrun check`
  * and `--help` do not pay for the worker pool or the datastore.
  */
-import { FlowrunError } from "../errors.js";
-import { DEFAULT_MAX_NUM_SPLITS, DEFAULT_MAX_WORKERS } from "../config.js";
+import { FlowrunError } from "../core/errors.js";
+import { DEFAULT_MAX_NUM_SPLITS, DEFAULT_MAX_WORKERS } from "../core/config.js";
 import { COMMAND_HELP } from "./command-help.js";
 import { didYouMean } from "./did-you-mean.js";
 

@@ -5,7 +5,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { NotFoundError } from "../errors.js";
+import { NotFoundError } from "../core/errors.js";
 
 export interface FlowrunPackage {
   version: string;

@@ -1,6 +1,6 @@
 /** How a failed run is told: the task, its error with the user's own frames first, what to type next. */
 import type { RunFlowResult } from "../../runtime/run-flow.js";
-import { userFrames } from "../user-frames.js";
+import { userFrames } from "../core/user-frames.js";
 import { cliName } from "./cli-name.js";
 
 /** `flags`: the datastore options the run was given, repeated in the suggested commands. */

@@ -1,7 +1,7 @@
 /** `--with retry:times=2,delaySeconds=1` -> step decorator options applied to every step. */
-import type { StepDecorators } from "../flow/registry.js";
-import { UsageError } from "../errors.js";
-import { resourcesOptions, retryOptions, timeoutOptions, type OptionProblem } from "../flow/decorators.js";
+import type { StepDecorators } from "../core/flow/registry.js";
+import { UsageError } from "../core/errors.js";
+import { resourcesOptions, retryOptions, timeoutOptions, type OptionProblem } from "../core/flow/decorators.js";
 
 const NUMERIC = new Set(["times", "delaySeconds", "seconds", "minutes", "hours", "cpu", "memory"]);
 

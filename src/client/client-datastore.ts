@@ -1,9 +1,9 @@
 /** The datastore the client reads: FLOWRUN_DATASTORE / FLOWRUN_DATASTORE_ROOT, else `.flowrun/` here. */
 import { ContentStore } from "../../runtime/datastore/content-store.js";
 import { openBackend } from "../../runtime/datastore/open-backend.js";
-import type { DatastoreConfig } from "../../runtime/datastore/storage-backend.js";
+import type { DatastoreConfig } from "../core/datastore-config.js";
 import { MetadataStore } from "../../runtime/metadata/metadata-store.js";
-import { datastoreConfig } from "../datastore-config.js";
+import { datastoreConfig } from "../core/datastore-config.js";
 
 export interface ClientDatastore {
   config: DatastoreConfig;

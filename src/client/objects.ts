@@ -3,12 +3,12 @@
  * or an S3 datastore. Objects are snapshots of the metadata when they were read; artifact
  * values load only when asked for.
  */
-import { NotFoundError } from "../errors.js";
+import { NotFoundError } from "../core/errors.js";
 import type { LogStream } from "../../runtime/metadata/metadata-store.js";
 import type { ObservedRunStatus, RunRecord, TaskException, TaskRecord } from "../../runtime/metadata/records.js";
 import { observedStatus } from "../../runtime/metadata/run-liveness.js";
-import type { DatastoreConfig } from "../../runtime/datastore/storage-backend.js";
-import { userSource } from "../user-frames.js";
+import type { DatastoreConfig } from "../core/datastore-config.js";
+import { userSource } from "../core/user-frames.js";
 import { clientDatastore, type ClientDatastore } from "./client-datastore.js";
 import { getNamespace, inNamespace } from "./namespace.js";
 import { Lineage, type LinkedTask } from "./lineage.js";

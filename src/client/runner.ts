@@ -3,10 +3,10 @@
  * The runtime (worker pools, the TypeScript parser) loads on the first `run()`: flows
  * import "flowrun" in every worker, and must not pay for it.
  */
-import type { DatastoreConfig } from "../../runtime/datastore/storage-backend.js";
-import type { StepDecorators } from "../flow/registry.js";
-import { DEFAULT_MAX_NUM_SPLITS, DEFAULT_MAX_WORKERS } from "../config.js";
-import { datastoreConfig } from "../datastore-config.js";
+import type { DatastoreConfig } from "../core/datastore-config.js";
+import type { StepDecorators } from "../core/flow/registry.js";
+import { DEFAULT_MAX_NUM_SPLITS, DEFAULT_MAX_WORKERS } from "../core/config.js";
+import { datastoreConfig } from "../core/datastore-config.js";
 import { Run } from "./objects.js";
 import { namespace, getNamespace } from "./namespace.js";
 
@@ -35,7 +35,7 @@ export class Runner {
       Object.entries(parameters).map(([k, v]) => [k, typeof v === "boolean" || typeof v === "string" ? v : JSON.stringify(v)]),
     );
     const { runFlow } = await import("../../runtime/run-flow.js");
-    const { ConsoleReporter } = await import("../../runtime/scheduler/progress-reporter.js");
+    const { ConsoleDisplay } = await import("../cli/console-display.js");
     const result = await runFlow({
       flowFile: this.flowFile,
       rawParameters,
@@ -46,7 +46,7 @@ export class Runner {
       branch: this.options.branch,
       tags: this.options.tags ?? [],
       withDecorators: this.options.with ?? {},
-      reporter: new ConsoleReporter(!this.options.showProgress),
+      observer: new ConsoleDisplay(!this.options.showProgress),
     });
     // The run is read back whatever the namespace, since the caller just made it.
     const previous = getNamespace();

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Run, namespace, getNamespace } from "../../src/index.js";
-import type { DatastoreConfig } from "../../runtime/datastore/storage-backend.js";
+import type { DatastoreConfig } from "../../src/core/datastore-config.js";
 
 /** The repository root. */
 export const REPO = fileURLToPath(new URL("../..", import.meta.url));

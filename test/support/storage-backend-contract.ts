@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { describe, test, type TestContext } from "node:test";
-import { DatastoreError, DatastoreWriteError } from "../../src/errors.js";
+import { DatastoreError, DatastoreWriteError } from "../../src/core/errors.js";
 import type { StorageBackend } from "../../runtime/datastore/storage-backend.js";
 
 /** One empty datastore for one test. */

@@ -3,12 +3,12 @@
  * without running any of the flow's code. Exit 2 on an error; warnings never fail.
  * Also holds what `show` and `output-dot` share: argument handling and issue printing.
  */
-import { FlowDefinitionError } from "../../errors.js";
-import { sortIssues } from "../../graph/issue.js";
-import { lintFlow } from "../../graph/lint-flow.js";
-import { loadFlowGraph, readFlowSource } from "../../graph/parse-flow.js";
-import type { FlowGraph, GraphIssue } from "../../graph/types.js";
-import { validateGraph } from "../../graph/validate-graph.js";
+import { FlowDefinitionError } from "../../core/errors.js";
+import { sortIssues } from "../../core/graph/issue.js";
+import { lintFlow } from "../../core/graph/lint-flow.js";
+import { loadFlowGraph, readFlowSource } from "../../core/graph/parse-flow.js";
+import type { FlowGraph, GraphIssue } from "../../core/graph/types.js";
+import { validateGraph } from "../../core/graph/validate-graph.js";
 
 const EXIT_OK = 0;
 const EXIT_INVALID = 2;

@@ -4,8 +4,8 @@
  */
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { resolve } from "node:path";
-import { backupLocalDatastore, verifyLocalDatastore } from "../../../runtime/datastore/datastore-verify.js";
-import { UsageError } from "../../errors.js";
+import { backupLocalDatastore, verifyLocalDatastore } from "../../../runtime/metadata/datastore-verify.js";
+import { UsageError } from "../../core/errors.js";
 import { parseInspectArgs } from "./inspect-args.js";
 
 export async function run(argv: string[]): Promise<number> {

@@ -2,8 +2,8 @@
 import { inspect } from "node:util";
 import { Run, type Task } from "../../client/objects.js";
 import { namespace } from "../../client/namespace.js";
-import { UsageError } from "../../errors.js";
-import { describeFailure } from "../../user-frames.js";
+import { UsageError } from "../../core/errors.js";
+import { describeFailure } from "../../core/user-frames.js";
 import { crashedHint, datastoreFlags } from "../resume-hint.js";
 import { parseInspectArgs, parsePathspec } from "./inspect-args.js";
 

@@ -14,10 +14,10 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type TS from "typescript";
-import ts from "../../graph/typescript-api.js";
-import { UsageError } from "../../errors.js";
-import { loadFlowGraphCached } from "../../graph/graph-cache.js";
-import type { DecoratorInfo } from "../../graph/types.js";
+import ts from "../../core/graph/typescript-api.js";
+import { UsageError } from "../../core/errors.js";
+import { loadFlowGraphCached } from "../../core/graph/graph-cache.js";
+import type { DecoratorInfo } from "../../core/graph/types.js";
 import { projectRoot } from "../../../runtime/metadata/flow-source.js";
 import { mergeDependencies, type PackageSet } from "../../../runtime/environments/environment-spec.js";
 import { ENV_TSCONFIG, shown } from "./init.js";

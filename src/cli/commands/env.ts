@@ -9,14 +9,14 @@
  *
  * `env build <flow.ts>` needs the flow loader and comes with the runtime.
  *
- * The cache is `config.environmentCacheDir()` (src/config.ts). Removing an environment that a
+ * The cache is `config.environmentCacheDir()` (src/core/config.ts). Removing an environment that a
  * running flow is using breaks that run's next imports; environments are never removed
  * implicitly.
  */
 import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
-import { config } from "../../config.js";
-import { FlowrunError, NotFoundError, UsageError } from "../../errors.js";
+import { config } from "../../core/config.js";
+import { FlowrunError, NotFoundError, UsageError } from "../../core/errors.js";
 import {
   discard,
   diskUsage,

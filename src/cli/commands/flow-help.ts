@@ -1,8 +1,8 @@
 /** `flowrun <flow.ts> --help`: the flow's parameters, read from its source (no user code runs). */
-import { parameterVariable } from "../../config.js";
-import { loadFlowGraphCached } from "../../graph/graph-cache.js";
-import type { ParameterInfo } from "../../graph/types.js";
-import { defaultLabel } from "../../graph/describe-graph.js";
+import { parameterVariable } from "../../core/config.js";
+import { loadFlowGraphCached } from "../../core/graph/graph-cache.js";
+import type { ParameterInfo } from "../../core/graph/types.js";
+import { defaultLabel } from "../../core/graph/describe-graph.js";
 import { words, wrapText } from "../wrap-text.js";
 
 /** Where a parameter's description starts; narrower terminals put it under the flag. */

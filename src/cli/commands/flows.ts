@@ -4,7 +4,7 @@ import { getNamespace } from "../../client/namespace.js";
 import { visibleRuns } from "../../client/visible-runs.js";
 import type { RunRecord } from "../../../runtime/metadata/records.js";
 import { observedStatus } from "../../../runtime/metadata/run-liveness.js";
-import { UsageError } from "../../errors.js";
+import { UsageError } from "../../core/errors.js";
 import { parseInspectArgs } from "./inspect-args.js";
 import { printTable } from "./table.js";
 

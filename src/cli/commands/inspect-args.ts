@@ -1,8 +1,8 @@
 /** Shared by the read-only commands: the datastore flags and pathspec parsing. */
-import { datastoreConfig } from "../../datastore-config.js";
-import { UsageError } from "../../errors.js";
+import { datastoreConfig } from "../../core/datastore-config.js";
+import { UsageError } from "../../core/errors.js";
 import { parseArgv, stringOption, type OptionSpec, type ParsedArgs } from "../argv.js";
-import type { DatastoreConfig } from "../../../runtime/datastore/storage-backend.js";
+import type { DatastoreConfig } from "../../core/datastore-config.js";
 import { namespace } from "../../client/namespace.js";
 import { didYouMean } from "../did-you-mean.js";
 

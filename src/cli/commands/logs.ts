@@ -6,7 +6,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { Run, type LogOptions, type Task } from "../../client/objects.js";
 import { namespace } from "../../client/namespace.js";
-import { UsageError } from "../../errors.js";
+import { UsageError } from "../../core/errors.js";
 import { intOption } from "../argv.js";
 import type { LogStream } from "../../../runtime/metadata/metadata-store.js";
 import { parseInspectArgs, parsePathspec } from "./inspect-args.js";

@@ -1,5 +1,5 @@
 /** `flowrun output-dot <flow.ts>`: the graph in Graphviz DOT on stdout, e.g. `| dot -Tsvg > flow.svg`. */
-import { graphToDot } from "../../graph/graph-dot.js";
+import { graphToDot } from "../../core/graph/graph-dot.js";
 import { loadValidGraph } from "./check.js";
 
 export async function run(args: string[]): Promise<number> {

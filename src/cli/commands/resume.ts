@@ -1,8 +1,8 @@
 /** `flowrun resume <flow.ts> [STEP] [--origin-run-id ID] [--force]`: a new run reusing the origin's successful tasks. */
 import { clientDatastore } from "../../client/client-datastore.js";
-import { datastoreConfig } from "../../datastore-config.js";
-import { NotFoundError, UsageError } from "../../errors.js";
-import type { FlowGraph } from "../../graph/types.js";
+import { datastoreConfig } from "../../core/datastore-config.js";
+import { NotFoundError, UsageError } from "../../core/errors.js";
+import type { FlowGraph } from "../../core/graph/types.js";
 import { loadValidGraph } from "../../../runtime/run-flow.js";
 import { currentUser } from "../../../runtime/run-context.js";
 import { flowSource, madeFrom, type FlowSource } from "../../../runtime/metadata/flow-source.js";

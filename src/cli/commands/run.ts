@@ -2,12 +2,12 @@
 import { accessSync, constants, statSync, writeFileSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { runFlow, type RunFlowResult } from "../../../runtime/run-flow.js";
-import { ConsoleReporter, formatDuration } from "../../../runtime/scheduler/progress-reporter.js";
-import { DEFAULT_MAX_NUM_SPLITS, DEFAULT_MAX_WORKERS } from "../../config.js";
-import { datastoreConfig, localDatastoreRoot } from "../../datastore-config.js";
-import type { DatastoreConfig } from "../../../runtime/datastore/storage-backend.js";
-import { loadFlowGraphCached } from "../../graph/graph-cache.js";
-import { ParameterError, UsageError } from "../../errors.js";
+import { ConsoleDisplay, formatDuration } from "../console-display.js";
+import { DEFAULT_MAX_NUM_SPLITS, DEFAULT_MAX_WORKERS } from "../../core/config.js";
+import { datastoreConfig, localDatastoreRoot } from "../../core/datastore-config.js";
+import type { DatastoreConfig } from "../../core/datastore-config.js";
+import { loadFlowGraphCached } from "../../core/graph/graph-cache.js";
+import { ParameterError, UsageError } from "../../core/errors.js";
 import { intOption, parseArgv, stringOption, type OptionSpec, type ParsedArgs } from "../argv.js";
 import type { RunRecord } from "../../../runtime/metadata/records.js";
 import { parseWithDecorators } from "../with-decorators.js";
@@ -15,7 +15,7 @@ import { didYouMean } from "../did-you-mean.js";
 import { printFailure } from "../report-failure.js";
 import { cliName } from "../cli-name.js";
 import { datastoreFlags } from "../resume-hint.js";
-import type { RUN_OPTION_NAMES } from "../../flow/parameters.js";
+import type { RUN_OPTION_NAMES } from "../../core/flow/parameters.js";
 
 export const RUN_OPTIONS: Record<(typeof RUN_OPTION_NAMES)[number], OptionSpec> = {
   production: {},
@@ -68,7 +68,7 @@ export async function execute(
   if (args.options.isolate) withDecorators.isolate = true;
   const datastore = datastoreConfig({ datastore: stringOption(args, "datastore"), root: stringOption(args, "datastore-root") });
   const quiet = args.options.quiet === true;
-  const reporter = new ConsoleReporter(quiet);
+  const display = new ConsoleDisplay(quiet);
   if (args.options.production && datastore.kind === "local" && !quiet) {
     process.stderr.write(`warning: --production on the local datastore (${datastore.root}): nobody else can see these results; use --datastore s3 to share them\n`);
   }
@@ -99,13 +99,13 @@ export async function execute(
     branch: stringOption(args, "branch"),
     tags: (args.options.tag as string[] | undefined) ?? [],
     withDecorators,
-    reporter,
+    observer: display,
     signal: controller.signal,
     killSignal: kill.signal,
     onRunId: (runId) => {
       if (runIdFile) writeFileSync(runIdFile, runId);
       const resumed = what.resume ? `, resuming ${flowName}/${what.resume.origin.runId}${what.resume.step ? ` from step ${what.resume.step}` : ""}` : "";
-      if (!quiet) reporter.info(`Run ${flowName}/${runId} started (datastore: ${datastore.root}${resumed})`);
+      if (!quiet) display.info(`Run ${flowName}/${runId} started (datastore: ${datastore.root}${resumed})`);
     },
   });
   process.off("SIGINT", onSignal).off("SIGTERM", onSignal);

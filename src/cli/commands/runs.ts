@@ -2,15 +2,15 @@
 import { clientDatastore } from "../../client/client-datastore.js";
 import { getNamespace } from "../../client/namespace.js";
 import { visibleRuns } from "../../client/visible-runs.js";
-import { formatDuration } from "../../../runtime/scheduler/progress-reporter.js";
+import { formatDuration } from "../console-display.js";
 import { observedStatus } from "../../../runtime/metadata/run-liveness.js";
 import { crashedHint, datastoreFlags } from "../resume-hint.js";
 import { checkPathspecPart, parseInspectArgs } from "./inspect-args.js";
 import { printTable } from "./table.js";
 import { intOption, stringOption } from "../argv.js";
 import { didYouMean } from "../did-you-mean.js";
-import { DEFAULT_RUNS_LIMIT } from "../../config.js";
-import { UsageError } from "../../errors.js";
+import { DEFAULT_RUNS_LIMIT } from "../../core/config.js";
+import { UsageError } from "../../core/errors.js";
 import type { ObservedRunStatus } from "../../../runtime/metadata/records.js";
 
 const STATUSES: readonly ObservedRunStatus[] = ["running", "succeeded", "failed", "cancelled", "crashed"];

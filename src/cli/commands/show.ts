@@ -1,5 +1,5 @@
 /** `flowrun show <flow.ts>`: steps, transitions, docstrings, decorators and parameters. */
-import { describeGraph } from "../../graph/describe-graph.js";
+import { describeGraph } from "../../core/graph/describe-graph.js";
 import { loadValidGraph } from "./check.js";
 
 export async function run(args: string[]): Promise<number> {

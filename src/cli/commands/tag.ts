@@ -1,6 +1,6 @@
 /** `flowrun tag add|remove PATHSPEC TAG...`: user tags on a run (system tags cannot be added or removed). */
 import { clientDatastore } from "../../client/client-datastore.js";
-import { NotFoundError, UsageError } from "../../errors.js";
+import { NotFoundError, UsageError } from "../../core/errors.js";
 import { parseInspectArgs, parsePathspec } from "./inspect-args.js";
 
 export async function run(argv: string[]): Promise<number> {

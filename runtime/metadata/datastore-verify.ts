@@ -5,11 +5,11 @@
  * present. It reads the whole datastore: its cost is reading every byte once.
  */
 import { join } from "node:path";
-import type { RunRecord, TaskRecord } from "../metadata/records.js";
-import { blobHash } from "./blob-hash.js";
-import type { ArtifactRef } from "./content-store.js";
-import { lmdbFileProblems } from "./lmdb-file-check.js";
-import { LmdbBackend } from "./lmdb-backend.js";
+import type { RunRecord, TaskRecord } from "./records.js";
+import { blobHash } from "../datastore/blob-hash.js";
+import type { ArtifactRef } from "../datastore/content-store.js";
+import { lmdbFileProblems } from "../datastore/lmdb-file-check.js";
+import { LmdbBackend } from "../datastore/lmdb-backend.js";
 
 /** Each problem found, one line each; empty when the datastore is sound. */
 export async function verifyLocalDatastore(location: string): Promise<string[]> {

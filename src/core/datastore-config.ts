@@ -6,9 +6,15 @@
  */
 import { statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import type { DatastoreConfig } from "../runtime/datastore/storage-backend.js";
 import { config, datastoreKind, ENV_VARS } from "./config.js";
 import { UsageError } from "./errors.js";
+
+/** How to reach a datastore; serialisable so worker threads can open the same one. */
+export interface DatastoreConfig {
+  kind: "local" | "s3";
+  /** Local: a directory. S3: `s3://bucket/prefix`. */
+  root: string;
+}
 
 const TASK_DATASTORE = Symbol.for("flowrun.taskDatastore");
 type Holder = { [TASK_DATASTORE]?: DatastoreConfig };

@@ -5,7 +5,7 @@
  * README's "Environment variables" table is `ENV_VARS` written out, and test/config.test.ts
  * fails when the two differ.
  *
- * A bottom-layer module (Node and src/errors.ts only), so the CLI, the client, the runtime
+ * A bottom-layer module (Node and src/core/errors.ts only), so the CLI, the client, the runtime
  * and code inside a worker all read the same rules.
  *
  * Empty values: a variable set to "" counts as unset, since `FOO= flowrun run` and a script's
@@ -201,7 +201,7 @@ function osUser(env: Env): string {
 export const config = {
   /** `FLOWRUN_DATASTORE`, else `local`. */
   datastore: (env: Env = process.env): DatastoreKind => read(ENV_VARS.datastore, env) ?? "local",
-  /** `FLOWRUN_DATASTORE_ROOT`; undefined means "find `.flowrun/`" (see src/datastore-config.ts). */
+  /** `FLOWRUN_DATASTORE_ROOT`; undefined means "find `.flowrun/`" (see src/core/datastore-config.ts). */
   datastoreRoot: (env: Env = process.env): string | undefined => read(ENV_VARS.datastoreRoot, env),
   /** `FLOWRUN_USER`, else the OS user. */
   user: (env: Env = process.env): string => read(ENV_VARS.user, env) ?? osUser(env),
