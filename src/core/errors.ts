@@ -194,7 +194,3 @@ function describeThrown(value: unknown): string {
   // inspect, not JSON: it shows symbols, undefined, functions and cycles, on one line, and does not throw.
   return `non-Error value thrown: ${inspect(value, { depth: 2, breakLength: Infinity })}`;
 }
-
-// Deliberately wrong, to show CI failing (reverted in the next commit).
-import type { TaskScheduler } from "../../runtime/scheduler/task-scheduler.js";
-export const wrong: number = "not a number" as unknown as TaskScheduler as never as string;
