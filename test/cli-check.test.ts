@@ -76,7 +76,7 @@ test("check: bad usage exits 2", async () => {
   assert.match(none.stderr, /missing the flow file\nusage: flowrun check <flow\.ts>/);
   const missing = await flowrun("check", "flows/NoSuchFlow.ts");
   assert.equal(missing.code, 2);
-  assert.match(missing.stderr, /^flows\/NoSuchFlow\.ts: no such flow file\n {2}hint: check the path/);
+  assert.match(missing.stderr, /^flows\/NoSuchFlow\.ts: no such flow file \[FLOWRUN_ERR_FLOW_INVALID\]\n {2}hint: check the path/);
 });
 
 test("show: steps, transitions, parameters and docstrings", async () => {

@@ -48,7 +48,7 @@ describe("tasks running longer than the threshold", { concurrency: true }, () =>
   test("a threshold that is not a number of seconds is a usage error", async () => {
     const result = await runFlowCli(FLOW, [], store, { env: { FLOWRUN_SLOW_TASK_SECONDS: "soon" } });
     assert.equal(result.code, 2, describeResult(result));
-    assert.match(result.stderr, /^flowrun: FLOWRUN_SLOW_TASK_SECONDS=soon is not a number of seconds\n  hint: /);
+    assert.match(result.stderr, /^flowrun: FLOWRUN_SLOW_TASK_SECONDS=soon is not a number of seconds \[FLOWRUN_ERR_USAGE\]\n  hint: /);
   });
 
   test("on a terminal, are named every threshold until they end", async () => {

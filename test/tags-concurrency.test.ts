@@ -87,7 +87,7 @@ for (const backend of ["local", "s3"] as const) {
     test("system tags are refused: exit 2 with one line from the CLI, a TagError from the client, nothing written", async () => {
       const added = await tag("add", pathspec, "fine", "user:mallory");
       assert.equal(added.code, 2, describeResult(added));
-      assert.match(added.stderr, /^flowrun: TagWaitFlow\/\S+: user:mallory is a system tag and cannot be added\n  hint: .*user:, project:, project_branch:, runtime:.*\n$/);
+      assert.match(added.stderr, /^flowrun: TagWaitFlow\/\S+: user:mallory is a system tag and cannot be added \[FLOWRUN_ERR_TAG\]\n  hint: .*user:, project:, project_branch:, runtime:.*\n$/);
       const removed = await tag("remove", pathspec, "project_branch:x.prod");
       assert.equal(removed.code, 2, describeResult(removed));
       assert.match(removed.stderr, /project_branch:x\.prod is a system tag and cannot be removed/);

@@ -67,7 +67,7 @@ async function main(argv: string[]): Promise<number> {
   const load = COMMANDS[first];
   if (!load) {
     const suggestion = didYouMean(first, Object.keys(COMMANDS));
-    process.stderr.write(`flowrun: unknown command "${first}"\n  hint: ${suggestion ? `${suggestion} ` : ""}one of ${Object.keys(COMMANDS).join(", ")}; flowrun --help lists them\n`);
+    process.stderr.write(`flowrun: unknown command "${first}" [FLOWRUN_ERR_USAGE]\n  hint: ${suggestion ? `${suggestion} ` : ""}one of ${Object.keys(COMMANDS).join(", ")}; flowrun --help lists them\n`);
     return 2;
   }
   // `flowrun run flow.ts --help` describes the flow; `flowrun run --help`, the command.

@@ -59,9 +59,9 @@ export class FlowrunError extends Error {
       ((value as Record<symbol, unknown>)[BRAND] === true && (value as Error).name === this.name);
   }
 
-  /** `where: message (hint)` on one line, the way the CLI prints it. */
+  /** `where: message [code]`, then the hint on a second line: the way the CLI prints it. */
   oneLine(): string {
-    const head = this.where ? `${this.where}: ${this.message}` : this.message;
+    const head = `${this.where ? `${this.where}: ${this.message}` : this.message} [${this.code}]`;
     return this.hint ? `${head}\n  hint: ${this.hint}` : head;
   }
 }

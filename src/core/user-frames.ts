@@ -7,9 +7,9 @@
 import { fileURLToPath } from "node:url";
 import type { SerializedError } from "./errors.js";
 
-// This file is <root>/src (or <root>/dist/src once built): flowrun's own code is under
+// This file is <root>/src/core (or <root>/dist/src/core once built): flowrun's own code is under
 // <root>/src, <root>/runtime and <root>/dist.
-const ROOT = fileURLToPath(new URL(import.meta.url.includes("/dist/src/") ? "../../" : "../", import.meta.url));
+const ROOT = fileURLToPath(new URL(import.meta.url.includes("/dist/src/") ? "../../../" : "../../", import.meta.url));
 const FLOWRUN_DIRS = ["src/", "runtime/", "dist/"].map((dir) => `${ROOT}${dir}`);
 
 /** How many of the user's frames are shown: the throw and the calls that led to it. */
