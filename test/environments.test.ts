@@ -36,12 +36,7 @@ before(async () => {
   packs = await packFixtures(work, ["fr-greeter-1.0.0", "fr-greeter-2.0.0", "fr-helper-1.0.0", "fr-helper-1.1.0"]);
   registry = await startRegistry([packs["fr-greeter@1.0.0"]!, packs["fr-greeter@2.0.0"]!, packs["fr-helper@1.0.0"]!]);
   // Inherited by every npm the builder spawns, in this process and in child processes.
-  Object.assign(process.env, {
-    npm_config_registry: registry.url,
-    npm_config_cache: join(work, "npm-cache"),
-    npm_config_fetch_retries: "0",
-    npm_config_update_notifier: "false",
-  });
+  Object.assign(process.env, registry.npmEnv(work));
 });
 
 after(async () => {

@@ -20,13 +20,7 @@ before(async () => {
   work = mkdtempSync(join(tmpdir(), "flowrun-hint-"));
   const packs = await packFixtures(work, ["fr-greeter-1.0.0"]);
   registry = await startRegistry([packs["fr-greeter@1.0.0"]!]);
-  env = {
-    npm_config_registry: registry.url,
-    npm_config_cache: join(work, "npm-cache"),
-    npm_config_fetch_retries: "0",
-    npm_config_update_notifier: "false",
-    FLOWRUN_ENV_CACHE: join(work, "envs"),
-  };
+  env = { ...registry.npmEnv(work), FLOWRUN_ENV_CACHE: join(work, "envs") };
 });
 after(async () => {
   await registry?.close();

@@ -29,13 +29,7 @@ before(async () => {
   project = join(work, "my-flows");
   const packs = await packFixtures(work, ["fr-typed-1.0.0"]);
   registry = await startRegistry([packs["fr-typed@1.0.0"]!]);
-  extraEnv = {
-    npm_config_registry: registry.url,
-    npm_config_cache: join(work, "npm-cache"),
-    npm_config_fetch_retries: "0",
-    npm_config_update_notifier: "false",
-    FLOWRUN_ENV_CACHE: join(work, "envs"),
-  };
+  extraEnv = { ...registry.npmEnv(work), FLOWRUN_ENV_CACHE: join(work, "envs") };
 });
 after(async () => {
   await registry?.close();
