@@ -43,7 +43,7 @@ else if (!text.includes(FIXED)) fail(`${source} has changed: check whether this 
 const nodeGyp =
   process.env.npm_config_node_gyp ?? join(dirname(dirname(process.execPath)), "lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js");
 if (!existsSync(nodeGyp)) fail(`node-gyp not found at ${nodeGyp}`);
-console.error("flowrun: building lmdb's native addon with the ITS#9496 fix (about 30 s, once per install)");
+console.error("flowrun: building lmdb's native addon with the ITS#9496 fix (about 20 s, once per install)");
 const build = spawnSync(process.execPath, [nodeGyp, "rebuild", "--jobs", "max"], {
   cwd: packageDir,
   // The same build options as lmdb-js's own prebuilt binaries for Node.
