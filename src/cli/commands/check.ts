@@ -4,20 +4,16 @@
  * Also holds what `show` and `output-dot` share: argument handling and issue printing.
  */
 import { FlowDefinitionError } from "../../core/errors.js";
-import { sortIssues } from "../../core/graph/issue.js";
-import { lintFlow } from "../../core/graph/lint-flow.js";
-import { loadFlowGraph, readFlowSource } from "../../core/graph/parse-flow.js";
+import { checkFlowCached } from "../../core/graph/graph-cache.js";
 import type { FlowGraph, GraphIssue } from "../../core/graph/types.js";
-import { validateGraph } from "../../core/graph/validate-graph.js";
 
 const EXIT_OK = 0;
 const EXIT_INVALID = 2;
 
 export async function run(args: string[]): Promise<number> {
-  const loaded = loadGraphFromArgs("check", args);
+  const loaded = await checkFromArgs("check", args);
   if (typeof loaded === "number") return loaded;
-  const { graph, file } = loaded;
-  const issues = sortIssues([...validateGraph(graph), ...lintFlow(graph, readFlowSource(file))]);
+  const { graph, issues } = loaded;
   for (const issue of issues) console.log(formatIssue(issue));
   const errors = issues.filter((i) => i.severity === "error").length;
   const warnings = plural(issues.length - errors, "warning");
@@ -40,17 +36,17 @@ export function formatIssue(issue: GraphIssue): string {
  * (printed on stderr, so stdout stays the command's output). Returns an exit code instead
  * of a graph when the command should stop.
  */
-export function loadValidGraph(command: string, args: string[]): FlowGraph | number {
-  const loaded = loadGraphFromArgs(command, args);
+export async function loadValidGraph(command: string, args: string[]): Promise<FlowGraph | number> {
+  const loaded = await checkFromArgs(command, args);
   if (typeof loaded === "number") return loaded;
-  const errors = validateGraph(loaded.graph).filter((i) => i.severity === "error");
+  const errors = loaded.issues.filter((i) => i.severity === "error");
   if (errors.length === 0) return loaded.graph;
   for (const issue of errors) console.error(formatIssue(issue));
   console.error(`✗ ${plural(errors.length, "error")}: run \`flowrun check ${loaded.file}\` for details`);
   return EXIT_INVALID;
 }
 
-function loadGraphFromArgs(command: string, args: string[]): { graph: FlowGraph; file: string } | number {
+async function checkFromArgs(command: string, args: string[]): Promise<{ graph: FlowGraph; issues: GraphIssue[]; file: string } | number> {
   const usage = `usage: flowrun ${command} <flow.ts>`;
   if (args.includes("--help") || args.includes("-h")) {
     console.log(usage);
@@ -65,7 +61,7 @@ function loadGraphFromArgs(command: string, args: string[]): { graph: FlowGraph;
   }
   const file = files[0]!;
   try {
-    return { graph: loadFlowGraph(file), file };
+    return { ...(await checkFlowCached(file)), file };
   } catch (error) {
     if (!(error instanceof FlowDefinitionError)) throw error;
     console.error(error.oneLine());

@@ -3,7 +3,7 @@ import { graphToDot } from "../../core/graph/graph-dot.js";
 import { loadValidGraph } from "./check.js";
 
 export async function run(args: string[]): Promise<number> {
-  const graph = loadValidGraph("output-dot", args);
+  const graph = await loadValidGraph("output-dot", args);
   if (typeof graph === "number") return graph;
   process.stdout.write(graphToDot(graph));
   return 0;

@@ -3,7 +3,7 @@ import { describeGraph } from "../../core/graph/describe-graph.js";
 import { loadValidGraph } from "./check.js";
 
 export async function run(args: string[]): Promise<number> {
-  const graph = loadValidGraph("show", args);
+  const graph = await loadValidGraph("show", args);
   if (typeof graph === "number") return graph;
   process.stdout.write(describeGraph(graph));
   return 0;

@@ -1,45 +1,77 @@
 /**
- * The parsed graph of a flow file, cached by content: `flowrun run` of an unchanged flow
- * skips loading the TypeScript compiler (~0.4 s of every start). The key covers the flow's
- * path and source and the parser's own files, so editing either re-parses.
+ * The parsed graph of a flow file (and what `check` finds in it), cached by content:
+ * `run`, `check`, `show` and `--help` of an unchanged flow skip loading the TypeScript
+ * compiler (~0.4 s of every start). The key covers the flow's path and source and the
+ * parser's own files, so editing either re-parses.
  */
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { config } from "../config.js";
-import type { FlowGraph, StepNode } from "./types.js";
+import { sortIssues } from "./issue.js";
+import type { FlowGraph, GraphIssue, StepNode } from "./types.js";
+import { validateGraph } from "./validate-graph.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-function cacheKey(file: string, source: string): string {
+/** Covers the path as given (locations print it), the file, its source and the parser's own files. */
+function cacheKey(path: string, file: string, source: string): string {
   const parser = readdirSync(here).map((name) => `${name}:${statSync(join(here, name)).mtimeMs}`).join(",");
-  return createHash("sha256").update(`${file}\0${parser}\0${source}`).digest("hex");
+  return createHash("sha256").update(`${path}\0${file}\0${parser}\0${source}`).digest("hex");
 }
 
-export async function loadFlowGraphCached(path: string): Promise<FlowGraph> {
-  const file = resolve(path);
-  let source: string;
+function readEntry<T>(entry: string): T | undefined {
   try {
-    source = readFileSync(file, "utf8");
+    return JSON.parse(readFileSync(entry, "utf8")) as T;
   } catch {
-    return (await import("./parse-flow.js")).loadFlowGraph(path); // it reports a missing file properly
+    return undefined; // not cached yet (or unreadable)
   }
-  const entry = join(config.graphCacheDir(), `${cacheKey(file, source)}.json`);
+}
+
+function writeEntry(entry: string, value: unknown): void {
   try {
-    const cached = JSON.parse(readFileSync(entry, "utf8")) as Omit<FlowGraph, "steps"> & { steps: Array<[string, StepNode]> };
-    return { ...cached, steps: new Map(cached.steps) };
-  } catch {
-    // not cached yet (or unreadable): parse
-  }
-  const graph = (await import("./parse-flow.js")).loadFlowGraph(path);
-  try {
-    mkdirSync(config.graphCacheDir(), { recursive: true });
+    mkdirSync(dirname(entry), { recursive: true });
     const temp = `${entry}.${process.pid}.tmp`;
-    writeFileSync(temp, JSON.stringify({ ...graph, steps: [...graph.steps] }));
+    writeFileSync(temp, JSON.stringify(value));
     renameSync(temp, entry);
   } catch {
     // a read-only cache only costs the parse next time
   }
+}
+
+/** The cache file for `path` as it reads now, or undefined when it cannot be read (the parser reports why). */
+function entryFor(path: string, suffix: string): string | undefined {
+  const file = resolve(path);
+  try {
+    return join(config.graphCacheDir(), `${cacheKey(path, file, readFileSync(file, "utf8"))}${suffix}`);
+  } catch {
+    return undefined;
+  }
+}
+
+export async function loadFlowGraphCached(path: string): Promise<FlowGraph> {
+  const entry = entryFor(path, ".json");
+  const cached = entry && readEntry<Omit<FlowGraph, "steps"> & { steps: Array<[string, StepNode]> }>(entry);
+  if (cached) return { ...cached, steps: new Map(cached.steps) };
+  const graph = (await import("./parse-flow.js")).loadFlowGraph(path);
+  if (entry) writeEntry(entry, { ...graph, steps: [...graph.steps] });
   return graph;
+}
+
+/**
+ * The graph and everything `flowrun check` reports on it (validation errors, lint
+ * warnings), sorted. Lint reads the source with the TypeScript API, so its findings are
+ * cached beside the graph: a warm `check` loads no compiler.
+ */
+export async function checkFlowCached(path: string): Promise<{ graph: FlowGraph; issues: GraphIssue[] }> {
+  const graph = await loadFlowGraphCached(path);
+  const entry = entryFor(path, ".lint.json");
+  let lint = entry && readEntry<GraphIssue[]>(entry);
+  if (!lint) {
+    const [{ lintFlow }, { readFlowSource }] = await Promise.all([import("./lint-flow.js"), import("./parse-flow.js")]);
+    lint = lintFlow(graph, readFlowSource(path));
+    if (entry) writeEntry(entry, lint);
+  }
+  return { graph, issues: sortIssues([...validateGraph(graph), ...lint]) };
 }

@@ -9,7 +9,7 @@ import { basename, extname } from "node:path";
 import ts from "./typescript-api.js";
 import type TS from "typescript";
 import { FlowDefinitionError } from "../errors.js";
-import { readInputNames } from "./join-inputs.js";
+import { readInputNames } from "./parse-input-reads.js";
 import { readAssignments } from "./parse-assignments.js";
 import { parseTransition } from "./parse-next.js";
 import { analyzeSplits } from "./split-analysis.js";
