@@ -134,12 +134,17 @@ function examine(file: string, checked?: { txnid: bigint; unchanged: boolean }):
 const LE = endianness() === "LE";
 
 class PageReader {
-  private readonly buffer = Buffer.alloc(65536);
+  private buffer = Buffer.alloc(65536);
 
   constructor(private readonly fd: number) {}
 
-  /** Bytes at `offset`, valid until the next read (fewer when the file ends first). */
+  /**
+   * Bytes at `offset`, valid until the next read (fewer when the file ends first). Callers
+   * bound `length` by the file's size; a free-page list on overflow pages can exceed the
+   * usual buffer (a commit that freed 25,000 pages writes a 200 KB list).
+   */
   read(offset: number, length: number): Buffer {
+    if (length > this.buffer.length) this.buffer = Buffer.alloc(length);
     const got = readSync(this.fd, this.buffer, 0, length, offset);
     return this.buffer.subarray(0, got);
   }
