@@ -13,8 +13,8 @@
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import type TS from "typescript";
 import ts from "../../core/graph/typescript-api.js";
+import { objectProperties, propertyName, stringLiteralValue, unwrap } from "../../core/graph/source-util.js";
 import { UsageError } from "../../core/errors.js";
 import { loadFlowGraphCached } from "../../core/graph/graph-cache.js";
 import type { DecoratorInfo } from "../../core/graph/types.js";
@@ -140,26 +140,16 @@ function literalPackages(args: string): PackageSet | undefined {
   const source = ts.createSourceFile("decorator.ts", `(${args})`, ts.ScriptTarget.Latest);
   const statement = source.statements[0];
   if (!statement || !ts.isExpressionStatement(statement)) return undefined;
-  let options: TS.Expression = statement.expression;
-  while (ts.isParenthesizedExpression(options)) options = options.expression;
-  const packages = ts.isObjectLiteralExpression(options) ? propertyValue(options, "packages") : undefined;
+  const options = unwrap(statement.expression);
+  const packages = ts.isObjectLiteralExpression(options) ? objectProperties(options).packages : undefined;
   if (!packages || !ts.isObjectLiteralExpression(packages)) return undefined;
   const out: PackageSet = {};
   for (const property of packages.properties) {
     if (!ts.isPropertyAssignment(property)) return undefined;
-    const name = ts.isIdentifier(property.name) || ts.isStringLiteral(property.name) ? property.name.text : undefined;
-    const value = property.initializer;
-    if (name === undefined || !(ts.isStringLiteral(value) || ts.isNoSubstitutionTemplateLiteral(value))) return undefined;
-    out[name] = value.text;
+    const name = propertyName(property.name);
+    const version = stringLiteralValue(property.initializer);
+    if (name === undefined || version === undefined) return undefined;
+    out[name] = version;
   }
   return out;
-}
-
-function propertyValue(object: TS.ObjectLiteralExpression, key: string): TS.Expression | undefined {
-  for (const property of object.properties) {
-    if (!ts.isPropertyAssignment(property)) continue;
-    const name = ts.isIdentifier(property.name) || ts.isStringLiteral(property.name) ? property.name.text : undefined;
-    if (name === key) return property.initializer;
-  }
-  return undefined;
 }

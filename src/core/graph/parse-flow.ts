@@ -19,6 +19,7 @@ import {
   docOf,
   hasDecorator,
   locOf,
+  objectProperties,
   propertyName,
   stringLiteralValue,
   unwrap,
@@ -195,7 +196,7 @@ function readParameters(file: string, sf: TS.SourceFile, cls: TS.ClassDeclaratio
     const field = propertyName(member.name) ?? member.name.getText(sf);
     const [nameArg, optionsArg] = init.arguments;
     const optionsExpr = optionsArg ? unwrap(optionsArg) : undefined;
-    const options = optionsExpr && ts.isObjectLiteralExpression(optionsExpr) ? readObject(optionsExpr) : {};
+    const options = optionsExpr && ts.isObjectLiteralExpression(optionsExpr) ? objectProperties(optionsExpr) : {};
     const def = options.default;
     const typeExpr = options.type;
     const separator = options.separator ? stringLiteralValue(options.separator) : undefined;
@@ -212,17 +213,6 @@ function readParameters(file: string, sf: TS.SourceFile, cls: TS.ClassDeclaratio
     });
   }
   return params;
-}
-
-function readObject(obj: TS.ObjectLiteralExpression): Record<string, TS.Expression> {
-  const out: Record<string, TS.Expression> = {};
-  for (const prop of obj.properties) {
-    const key = propertyName(prop.name);
-    if (key === undefined) continue;
-    if (ts.isPropertyAssignment(prop)) out[key] = prop.initializer;
-    else if (ts.isShorthandPropertyAssignment(prop)) out[key] = prop.name;
-  }
-  return out;
 }
 
 /** The parameter type a literal default implies; for a function, what its expression body returns. */

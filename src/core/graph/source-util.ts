@@ -44,6 +44,18 @@ export function propertyName(name: TS.PropertyName | undefined): string | undefi
   return undefined;
 }
 
+/** The statically named properties of an object literal: `{ a: x, b }` is a -> x, b -> b (spreads and computed keys left out). */
+export function objectProperties(obj: TS.ObjectLiteralExpression): Record<string, TS.Expression> {
+  const out: Record<string, TS.Expression> = {};
+  for (const prop of obj.properties) {
+    const key = propertyName(prop.name);
+    if (key === undefined) continue;
+    if (ts.isPropertyAssignment(prop)) out[key] = prop.initializer;
+    else if (ts.isShorthandPropertyAssignment(prop)) out[key] = prop.name;
+  }
+  return out;
+}
+
 /** The right-most name of a callee: `retry` for `retry`, `retry(...)` and `flowrun.retry(...)`. */
 export function calleeName(expr: TS.Expression): string | undefined {
   const e = unwrap(expr);
