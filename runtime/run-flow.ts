@@ -113,8 +113,9 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
     const stepOptions = new Map<string, StepRuntimeOptions>(
       [...graph.steps.keys()].map((step) => [step, { step, decorators: { ...options.withDecorators, ...steps[step] } }]),
     );
-    const environments = await buildEnvironments(graph, stepOptions, flowOptions.dependencies?.packages, options);
+    // Each step's packages, the class's @dependencies included: what its environment holds.
     const declared = new Map([...stepOptions].map(([step, o]) => [step, mergeDependencies(flowOptions.dependencies?.packages, o.decorators.dependencies?.packages)]));
+    const environments = await buildEnvironments(graph, stepOptions, declared, options);
     const orchestrator = thisOrchestrator();
     const run: RunRecord = {
       flow: graph.className,
@@ -209,12 +210,12 @@ function resumedParameters(resolved: ParametersResult, origin: RunRecord): Pick<
 async function buildEnvironments(
   graph: FlowGraph,
   stepOptions: Map<string, StepRuntimeOptions>,
-  flowPackages: Record<string, string> | undefined,
+  declared: ReadonlyMap<string, Record<string, string>>,
   options: RunFlowOptions,
 ): Promise<Record<string, Record<string, string>>> {
   const locks: Record<string, Record<string, string>> = {};
   const wanted = [...stepOptions.values()]
-    .map((step) => ({ step, packages: mergeDependencies(flowPackages, step.decorators.dependencies?.packages) }))
+    .map((step) => ({ step, packages: declared.get(step.step)! }))
     .filter(({ packages }) => Object.keys(packages).length > 0);
   if (wanted.length === 0) return locks;
   const { ensureEnvironment } = await import("./environments/environment-builder.js");

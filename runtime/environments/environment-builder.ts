@@ -17,7 +17,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { config, ENV_VARS } from "../../src/core/config.js";
-import { FlowrunError } from "../../src/core/errors.js";
+import { EnvironmentError, FlowrunError } from "../../src/core/errors.js";
 import { acquireBuildLock } from "./build-lock.js";
 import {
   MARKER,
@@ -28,7 +28,6 @@ import {
   tempPrefix,
   type EnvironmentMarker,
 } from "./environment-cache.js";
-import { EnvironmentError } from "../../src/core/errors.js";
 import { describePackages, environmentId, installSet, type PackageSet } from "./environment-spec.js";
 import type { Installer } from "./installer.js";
 import { npmInstaller } from "./npm-installer.js";
