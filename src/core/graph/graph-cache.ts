@@ -40,23 +40,31 @@ function writeEntry(entry: string, value: unknown): void {
   }
 }
 
-/** The cache file for `path` as it reads now, or undefined when it cannot be read (the parser reports why). */
-function entryFor(path: string, suffix: string): string | undefined {
+/**
+ * `path`'s source and the cache files' common stem for it as it reads now; undefined when the
+ * file cannot be read (the parser reports why).
+ */
+function cacheEntry(path: string): { source: string; stem: string } | undefined {
   const file = resolve(path);
   try {
-    return join(config.graphCacheDir(), `${cacheKey(path, file, readFileSync(file, "utf8"))}${suffix}`);
+    const source = readFileSync(file, "utf8");
+    return { source, stem: join(config.graphCacheDir(), cacheKey(path, file, source)) };
   } catch {
     return undefined;
   }
 }
 
-export async function loadFlowGraphCached(path: string): Promise<FlowGraph> {
-  const entry = entryFor(path, ".json");
-  const cached = entry && readEntry<Omit<FlowGraph, "steps"> & { steps: Array<[string, StepNode]> }>(entry);
+async function graphOf(path: string, entry: ReturnType<typeof cacheEntry>): Promise<FlowGraph> {
+  const file = entry && `${entry.stem}.json`;
+  const cached = file && readEntry<Omit<FlowGraph, "steps"> & { steps: Array<[string, StepNode]> }>(file);
   if (cached) return { ...cached, steps: new Map(cached.steps) };
   const graph = (await import("./parse-flow.js")).loadFlowGraph(path);
-  if (entry) writeEntry(entry, { ...graph, steps: [...graph.steps] });
+  if (file) writeEntry(file, { ...graph, steps: [...graph.steps] });
   return graph;
+}
+
+export async function loadFlowGraphCached(path: string): Promise<FlowGraph> {
+  return graphOf(path, cacheEntry(path));
 }
 
 /**
@@ -65,13 +73,15 @@ export async function loadFlowGraphCached(path: string): Promise<FlowGraph> {
  * cached beside the graph: a warm `check` loads no compiler.
  */
 export async function checkFlowCached(path: string): Promise<{ graph: FlowGraph; issues: GraphIssue[] }> {
-  const graph = await loadFlowGraphCached(path);
-  const entry = entryFor(path, ".lint.json");
-  let lint = entry && readEntry<GraphIssue[]>(entry);
+  const entry = cacheEntry(path);
+  const graph = await graphOf(path, entry);
+  const file = entry && `${entry.stem}.lint.json`;
+  let lint = file && readEntry<GraphIssue[]>(file);
   if (!lint) {
-    const [{ lintFlow }, { readFlowSource }] = await Promise.all([import("./lint-flow.js"), import("./parse-flow.js")]);
-    lint = lintFlow(graph, readFlowSource(path));
-    if (entry) writeEntry(entry, lint);
+    const { lintFlow } = await import("./lint-flow.js");
+    // `entry` is set: had the file been unreadable, graphOf's parse would have thrown.
+    lint = lintFlow(graph, entry!.source);
+    if (file) writeEntry(file, lint);
   }
   return { graph, issues: sortIssues([...validateGraph(graph), ...lint]) };
 }
