@@ -8,6 +8,7 @@ import type { MessagePort } from "node:worker_threads";
 import type { SerializedError } from "../src/core/errors.js";
 import type { CurrentState } from "../src/core/flow/current.js";
 import type { NextCall } from "../src/core/flow/flowspec.js";
+import type { CompiledFlow } from "./compile/compiled-paths.js";
 import type { ArtifactRef } from "./datastore/content-store.js";
 import type { DatastoreConfig } from "../src/core/datastore-config.js";
 import type { ForeachFrame } from "./metadata/records.js";
@@ -17,12 +18,11 @@ import type { IdentityOptions } from "./run-context.js";
 
 /** Given once per worker (piscina `workerData`). */
 export interface WorkerSetup {
-  flowFile: string;
+  /** The flow, compiled for this pool's step (its dependency environment resolved in). */
+  flow: CompiledFlow;
   datastore: DatastoreConfig;
   /** BroadcastChannel on which the worker publishes task output. */
   logChannel: string;
-  /** Dependency environment directory for this pool, if the step has one. */
-  envDir?: string;
 }
 
 /** What the graph says a step's `this.next` call must look like. */

@@ -21,6 +21,7 @@ import type { RunRecord } from "./metadata/records.js";
 import { flowSource } from "./metadata/flow-source.js";
 import { startHeartbeat, thisOrchestrator } from "./metadata/run-liveness.js";
 import type { ParametersResult } from "./protocol.js";
+import { compileFlow } from "./compile/flow-compiler.js";
 import { newRunId } from "./run-id.js";
 import { runIdentity } from "./run-context.js";
 import { LogSink } from "./scheduler/log-sink.js";
@@ -76,14 +77,18 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
   const flowFile = resolve(options.flowFile);
   const runId = newRunId();
   const logChannel = `flowrun-logs-${runId}`;
-  const executor = new WorkerPoolExecutor({ setup: { flowFile, datastore: options.datastore, logChannel }, maxWorkers: options.maxWorkers });
-  // The first worker's cold start (~0.5 s: tsx, lmdb, the flow) overlaps parsing the graph and opening the datastore.
-  executor.prewarm({ step: "start", decorators: {} });
+  const executor = new WorkerPoolExecutor({ setup: { datastore: options.datastore, logChannel }, maxWorkers: options.maxWorkers });
   let backend: StorageBackend | undefined;
   let logs: LogSink | undefined;
   let heartbeat: { stop(): Promise<void> } | undefined;
   try {
+    const compiling = compileFlow(flowFile);
+    // The first worker's cold start overlaps parsing the graph and opening the datastore.
+    compiling.then((flow) => executor.prewarm({ step: "start", decorators: {}, flow }), () => {});
+    // A flow the graph rejects says so before anything the compiler finds.
     const graph = await loadValidGraph(flowFile);
+    const flow = await compiling;
+    const parametersStep: StepRuntimeOptions = { step: "start", decorators: {}, flow };
     const source = flowSource(flowFile);
     backend = await openBackend(options.datastore);
     const metadata = new MetadataStore(backend);
@@ -101,7 +106,7 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
     // A resume takes the origin's values as recorded, not what the environment says today.
     const rawParameters = options.resume ? options.rawParameters : { ...config.parameters(graph.parameters.map((p) => p.name)), ...options.rawParameters };
     const init = await executor.run(
-      { step: "start", decorators: {} },
+      parametersStep,
       { kind: "parameters", current: { ...base, stepName: "start", taskId: "0", retryCount: 0 }, identity: identityOptions, raw: rawParameters },
     );
     if (!init.ok) throw rehydrateError(init.error);
@@ -111,7 +116,7 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
     const identity = runIdentity({ ...identityOptions, projectName: flowOptions.project?.name ?? null, flowName: graph.className });
     const current = { ...base, ...identity, parameterNames: Object.keys(refs) };
     const stepOptions = new Map<string, StepRuntimeOptions>(
-      [...graph.steps.keys()].map((step) => [step, { step, decorators: { ...options.withDecorators, ...steps[step] } }]),
+      [...graph.steps.keys()].map((step) => [step, { step, decorators: { ...options.withDecorators, ...steps[step] }, flow }]),
     );
     // Each step's packages, the class's @dependencies included: what its environment holds.
     const declared = new Map([...stepOptions].map(([step, o]) => [step, mergeDependencies(flowOptions.dependencies?.packages, o.decorators.dependencies?.packages)]));
@@ -228,6 +233,7 @@ async function buildEnvironments(
       });
       if (env.built) options.observer.info(`[${graph.className}/${step.step}] environment ${env.id} built`);
       step.envDir = env.dir;
+      step.flow = await compileFlow(step.flow.file, { envDir: env.dir });
       locks[step.step] = env.lock;
     }),
   );

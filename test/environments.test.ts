@@ -18,9 +18,9 @@ import { environmentId, installSet, mergeDependencies } from "../runtime/environ
 import type { Installer } from "../runtime/environments/installer.js";
 import { npmInstaller } from "../runtime/environments/npm-installer.js";
 import { run as envCommand } from "../src/cli/commands/env.js";
+import { compileFlow } from "../runtime/compile/flow-compiler.js";
 import { packFixtures, startRegistry, type FixturePackage, type FixtureRegistry } from "./fixtures/packages/fixture-registry.js";
 
-const HOOKS = new URL("../runtime/worker/resolve-hooks.mjs", import.meta.url).href;
 const WORKER = new URL("./fixtures/env-import-worker.mjs", import.meta.url);
 const BUILDER = new URL("../runtime/environments/environment-builder.ts", import.meta.url).pathname;
 const REPO = new URL("..", import.meta.url).pathname;
@@ -51,8 +51,12 @@ interface WorkerReport {
   code?: string;
 }
 
+/** Imports fr-greeter as a step with `envDir` as its environment would: from a module compiled for it. */
 async function importInWorker(envDir: string | undefined, call: string, args: string[] = []): Promise<WorkerReport> {
-  const worker = new Worker(WORKER, { workerData: { hooksUrl: HOOKS, envDir, specifier: "fr-greeter", call, args }, execArgv: [] });
+  const probe = join(work, "probe.ts");
+  await writeFile(probe, `import * as mod from "fr-greeter";\nexport { mod };\n`);
+  const { url } = await compileFlow(probe, { envDir });
+  const worker = new Worker(WORKER, { workerData: { moduleUrl: url, call, args }, execArgv: [] });
   try {
     const [report] = (await Promise.race([once(worker, "message"), once(worker, "error").then(([e]) => Promise.reject(e))])) as [WorkerReport];
     return report;

@@ -1,8 +1,8 @@
 /**
  * Builds a step's dependency environment once and reuses it: the entry point the runtime
- * calls before the first task of a step with `@dependencies`, passing the returned `dir`
- * to the step's worker pool (resolve-hooks.mjs resolves bare imports from
- * `<dir>/node_modules` first).
+ * calls before the first task of a step with `@dependencies`. The flow is then compiled for
+ * the step with the returned `dir` (runtime/compile/flow-compiler.ts): its bare imports
+ * resolve from `<dir>/node_modules` first.
  *
  * Safety comes from the layout (see environment-cache.ts): a build happens in a temp
  * directory and becomes visible only by one rename, with its completion marker already

@@ -4,6 +4,7 @@
  * take its place.
  */
 import type { StepDecorators } from "../../src/core/flow/registry.js";
+import type { CompiledFlow } from "../compile/compiled-paths.js";
 import type { ResponseTo, WorkerRequest } from "../protocol.js";
 
 export interface StepRuntimeOptions {
@@ -11,6 +12,8 @@ export interface StepRuntimeOptions {
   decorators: StepDecorators;
   /** Dependency environment directory for the step, if it has one. */
   envDir?: string;
+  /** The flow as the step's workers import it: compiled with the step's environment resolved in. */
+  flow: CompiledFlow;
 }
 
 export interface TaskExecutor {

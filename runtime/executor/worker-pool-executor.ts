@@ -2,7 +2,7 @@
  * Runs tasks in piscina worker threads, one pool per (step, dependency environment): a
  * step's imports and module-level state never leak into another step, while the splits of
  * a foreach reuse warm workers. `@isolate` gives each task a pool of its own (a fresh
- * worker), paying the cold start (~100 ms of tsx registration) on every task.
+ * worker), paying a worker's cold start on every task.
  *
  * A pool may grow to `maxWorkers` threads whatever the core count (I/O-bound splits must
  * all run at once); its PoolGate decides when growing is worth the cold starts.
@@ -21,7 +21,7 @@ import type { StepRuntimeOptions, TaskExecutor } from "./task-executor.js";
 const BOOTSTRAP = new URL("../worker/bootstrap.mjs", import.meta.url).href;
 
 export interface WorkerPoolExecutorOptions {
-  setup: Omit<WorkerSetup, "envDir">;
+  setup: Omit<WorkerSetup, "flow">;
   maxWorkers: number;
 }
 
@@ -32,11 +32,12 @@ interface StepPool {
 
 export class WorkerPoolExecutor implements TaskExecutor {
   private readonly pools = new Map<string, StepPool>();
+  private closed = false;
 
   constructor(private readonly options: WorkerPoolExecutorOptions) {}
 
   prewarm(step: StepRuntimeOptions): void {
-    if (!step.decorators.isolate) this.pool(step);
+    if (!step.decorators.isolate && !this.closed) this.pool(step);
   }
 
   run<R extends WorkerRequest>(step: StepRuntimeOptions, request: R): Promise<ResponseTo<R>> {
@@ -86,12 +87,13 @@ export class WorkerPoolExecutor implements TaskExecutor {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.all([...this.pools.values()].map((pool) => pool.piscina.destroy()));
     this.pools.clear();
   }
 
   private pool(step: StepRuntimeOptions): StepPool {
-    const key = `${step.step}\0${step.envDir ?? ""}\0${step.decorators.resources?.memory ?? ""}`;
+    const key = `${step.step}\0${step.flow.url}\0${step.decorators.resources?.memory ?? ""}`;
     let pool = this.pools.get(key);
     if (!pool) {
       const { maxWorkers } = this.options;
@@ -103,7 +105,7 @@ export class WorkerPoolExecutor implements TaskExecutor {
 
   private createPool(step: StepRuntimeOptions, maxThreads: number): Piscina {
     const memory = step.decorators.resources?.memory;
-    const setup: WorkerSetup = { ...this.options.setup, envDir: step.envDir };
+    const setup: WorkerSetup = { ...this.options.setup, flow: step.flow };
     return new Piscina({
       filename: BOOTSTRAP,
       workerData: setup,
@@ -115,7 +117,7 @@ export class WorkerPoolExecutor implements TaskExecutor {
       // loop: lmdb-js never renews the worker's read snapshot between tasks.
       atomics: "disabled",
       resourceLimits: memory ? { maxOldGenerationSizeMb: memory } : undefined,
-      // Workers inherit the CLI's execArgv; tsx is registered inside each worker instead.
+      // Workers inherit the CLI's execArgv (`--import tsx` in a checkout): they need none of it.
       execArgv: [],
     });
   }

@@ -3,7 +3,6 @@
  * one task per request. Nothing here throws across the thread boundary: every failure is
  * returned as a serialised error, because piscina would strip its type and fields.
  */
-import { pathToFileURL } from "node:url";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { FlowDefinitionError, FlowrunError, serializeError, type SerializedError } from "../../src/core/errors.js";
@@ -16,6 +15,7 @@ import { declaredParameters, resolveParameterValues } from "../../src/core/flow/
 import { ContentStore, type ArtifactRef } from "../datastore/content-store.js";
 import { openBackend } from "../datastore/open-backend.js";
 import { MetadataStore } from "../metadata/metadata-store.js";
+import { sourcePathsIn, type CompiledFlow } from "../compile/compiled-paths.js";
 import { runIdentity } from "../run-context.js";
 import type { ParametersRequest, ParametersResponse, TaskRequest, TaskResponse, WorkerRequest, WorkerResponse, WorkerSetup } from "../protocol.js";
 import { TaskProcessTable } from "../task-process-table.js";
@@ -35,28 +35,33 @@ export async function createTaskHandler(setup: WorkerSetup): Promise<(request: W
   let loadError: SerializedError | undefined;
   try {
     const backend = await openBackend(setup.datastore);
-    const flowClass = findFlowClass(await importFlow(setup.flowFile), setup.flowFile);
-    loaded = { flowClass, flowFile: setup.flowFile, content: new ContentStore(backend), metadata: new MetadataStore(backend) };
+    const flowClass = findFlowClass(await importFlow(setup.flow), setup.flow.file);
+    loaded = { flowClass, flowFile: setup.flow.file, content: new ContentStore(backend), metadata: new MetadataStore(backend) };
   } catch (error) {
-    loadError = serializeError(error);
+    loadError = inSourcePaths(serializeError(error), setup.flow);
   }
   return async (request) => {
     if (!loaded) return { kind: request.kind, ok: false, error: loadError!, logMessages: 0 };
-    return request.kind === "parameters" ? resolveParameters(loaded, request) : runTask(loaded, request);
+    const response = await (request.kind === "parameters" ? resolveParameters(loaded, request) : runTask(loaded, request));
+    if (!response.ok) response.error = inSourcePaths(response.error, setup.flow);
+    return response;
   };
 }
 
-async function importFlow(flowFile: string): Promise<Record<string, unknown>> {
+/** A compiled module that failed names the user's source file, not the compile cache. */
+function inSourcePaths(error: SerializedError, flow: CompiledFlow): SerializedError {
+  return { ...error, message: sourcePathsIn(error.message, flow), stack: error.stack && sourcePathsIn(error.stack, flow) };
+}
+
+async function importFlow(flow: CompiledFlow): Promise<Record<string, unknown>> {
   try {
-    return await import(pathToFileURL(flowFile).href);
+    return await import(flow.url);
   } catch (error) {
     if (error instanceof FlowrunError) throw error;
-    // esbuild reports "file:line:col: ERROR: ..." inside a longer message: keep that line.
-    const message = (error as Error)?.message ?? String(error);
-    const located = message.split("\n").find((line) => line.includes(flowFile) && /:\d+:\d+/.test(line));
-    const thrown = located ? undefined : thrownWhileLoading(error);
-    throw new FlowDefinitionError(`cannot load the flow: ${located?.trim() ?? thrown ?? message.split("\n")[0]}`, {
-      where: flowFile,
+    const message = sourcePathsIn((error as Error)?.message ?? String(error), flow);
+    const thrown = thrownWhileLoading(error);
+    throw new FlowDefinitionError(`cannot load the flow: ${thrown ?? message.split("\n")[0]}`, {
+      where: flow.file,
       hint: thrown
         ? "code at the top level of the flow's modules (decorators included) runs when the flow loads, and `flowrun check` runs none of it: fix that line, or move the work into the step that needs it"
         : "fix the error above; `flowrun check` validates the flow without running it",

@@ -164,11 +164,12 @@ function read<T>(variable: EnvVar<T>, env: Env, name = variable.name): T | undef
 }
 
 /** The caches under the cache root; the ones an `ENV_VARS` entry can move elsewhere say which. */
-export type CacheName = "blobs" | "envs" | "graphs";
+export type CacheName = "blobs" | "envs" | "graphs" | "compiled";
 const CACHE_OVERRIDE: Record<CacheName, EnvVar<string> | undefined> = {
   blobs: ENV_VARS.blobCache,
   envs: ENV_VARS.environmentCache,
   graphs: undefined,
+  compiled: undefined,
 };
 
 /**
@@ -218,4 +219,5 @@ export const config = {
   blobCacheDir: (env: Env = process.env): string => cacheDir("blobs", env),
   environmentCacheDir: (env: Env = process.env): string => cacheDir("envs", env),
   graphCacheDir: (env: Env = process.env): string => cacheDir("graphs", env),
+  compiledFlowsDir: (env: Env = process.env): string => cacheDir("compiled", env),
 };

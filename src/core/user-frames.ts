@@ -1,8 +1,9 @@
 /**
  * The user's own lines in an error's stack. A task's error travels with its whole stack
  * (flowrun's frames, the worker's, Node's); what the user wants to see is where their code
- * threw, the way Metaflow points at the line of the flow. tsx maps stack frames back to the
- * `.ts` source, so the lines here are the ones in the user's editor.
+ * threw, the way Metaflow points at the line of the flow. Source maps take stack frames back
+ * to the `.ts` source, so the lines here are the ones in the user's editor; a frame left in a
+ * compiled module (`.../flowrun/compiled/...`) is in code the compiler added, not the user's.
  */
 import { fileURLToPath } from "node:url";
 import type { SerializedError } from "./errors.js";
@@ -22,7 +23,7 @@ export function userFrames(stack: string | undefined): string[] {
     .split("\n")
     // A frame without a file (`at async Promise.all (index 1)`) points at nothing to open.
     .filter((line) => /^\s+at .*[/\\]/.test(line))
-    .filter((line) => !/node:internal|node_modules\//.test(line) && !FLOWRUN_DIRS.some((dir) => line.includes(dir)))
+    .filter((line) => !/node:internal|node_modules\/|\/flowrun\/compiled\//.test(line) && !FLOWRUN_DIRS.some((dir) => line.includes(dir)))
     .slice(0, SHOWN_FRAMES);
 }
 

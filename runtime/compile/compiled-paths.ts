@@ -1,0 +1,34 @@
+/**
+ * Where a compiled module lives, and the way back: messages and stacks from a worker name
+ * the user's source files, never the compile cache.
+ */
+import { join, relative, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+
+/** What a worker imports: the compiled entry, and where it came from. */
+export interface CompiledFlow {
+  /** The flow file, absolute. */
+  file: string;
+  /** `file:` URL of the compiled flow module. */
+  url: string;
+  /** The directory holding the compiled modules: `<outDir>/<absolute source path>.mjs`. */
+  outDir: string;
+}
+
+/** Where a source compiles to: its absolute path under the output directory, plus `.mjs` (always ESM). */
+export function outputPath(outDir: string, source: string): string {
+  return `${join(outDir, relative(resolve("/"), source))}.mjs`;
+}
+
+/** `text` with every compiled module's path or URL replaced by its source's. */
+export function sourcePathsIn(text: string, flow: CompiledFlow): string {
+  let result = text;
+  for (const [prefix, root] of [[pathToFileURL(flow.outDir).href, "file://"], [flow.outDir, ""]] as const) {
+    result = result.replace(new RegExp(`${escapeRegExp(prefix)}(/[^\\s'"()]*?)\\.mjs`, "g"), `${root}$1`);
+  }
+  return result;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
