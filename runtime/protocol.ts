@@ -63,6 +63,7 @@ export interface ParametersResult {
   /** Decorator options of every step and of the flow class, as the runtime loaded them. */
   steps: Record<string, StepDecorators>;
   flowOptions: FlowOptions;
+  timing?: WorkerTiming;
 }
 
 export interface TaskRequest {
@@ -98,6 +99,23 @@ export interface TaskRequest {
   startSignal?: SharedArrayBuffer;
 }
 
+/**
+ * Where a request's time went inside the worker, in ms: what `flowrun run --timings` sums.
+ * `bootMs` and `importMs` come with a worker's first answer only.
+ */
+export interface WorkerTiming {
+  /** Thread start to ready for the flow: Node's worker start-up, flowrun's runtime, the datastore opened. */
+  bootMs?: number;
+  /** Importing the compiled flow and the modules it imports. */
+  importMs?: number;
+  /** Before the step body: the parents' records and the inputs' refs. */
+  inputsMs?: number;
+  /** The step body: the user's code. */
+  bodyMs?: number;
+  /** After the body: checking, encoding, hashing and writing the artifacts. */
+  saveMs?: number;
+}
+
 export interface TaskSuccess {
   kind: "task";
   ok: true;
@@ -111,6 +129,7 @@ export interface TaskSuccess {
   logMessages: number;
   /** When the worker took the task up (epoch ms): its duration excludes the wait for a worker. */
   startedAt?: number;
+  timing?: WorkerTiming;
 }
 
 /** A request of kind `K` that failed: the flow did not load, the step threw, ... */
@@ -122,6 +141,7 @@ export interface WorkerFailure<K extends WorkerRequest["kind"]> {
   logMessages: number;
   /** When the worker took the task up (epoch ms); absent when no worker did. */
   startedAt?: number;
+  timing?: WorkerTiming;
 }
 
 export type WorkerRequest = ParametersRequest | TaskRequest;

@@ -25,6 +25,7 @@ import { compileFlow } from "./compile/flow-compiler.js";
 import { newRunId } from "./run-id.js";
 import { runIdentity } from "./run-context.js";
 import { LogSink } from "./scheduler/log-sink.js";
+import { RunTimings, type PhaseTotal } from "./scheduler/run-timings.js";
 import type { RunObserver } from "./scheduler/task-events.js";
 import { TaskScheduler, type SchedulerOutcome } from "./scheduler/task-scheduler.js";
 import { ResumePlan } from "./resume/resume-plan.js";
@@ -59,6 +60,8 @@ export interface RunFlowResult extends SchedulerOutcome {
   durationMs: number;
   steps: number;
   location: string;
+  /** Where the run's time went, phase by phase. */
+  timings: PhaseTotal[];
 }
 
 export async function loadValidGraph(flowFile: string): Promise<FlowGraph> {
@@ -74,6 +77,9 @@ export async function loadValidGraph(flowFile: string): Promise<FlowGraph> {
 
 export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
   const started = performance.now();
+  const timings = new RunTimings();
+  // performance.now() counts from the process's start: what the CLI took to get here.
+  timings.add("cliStart", started);
   const flowFile = resolve(options.flowFile);
   const runId = newRunId();
   const logChannel = `flowrun-logs-${runId}`;
@@ -82,15 +88,15 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
   let logs: LogSink | undefined;
   let heartbeat: { stop(): Promise<void> } | undefined;
   try {
-    const compiling = compileFlow(flowFile);
+    const compiling = timings.time("compile", compileFlow(flowFile));
     // The first worker's cold start overlaps parsing the graph and opening the datastore.
     compiling.then((flow) => executor.prewarm({ step: "start", decorators: {}, flow }), () => {});
     // A flow the graph rejects says so before anything the compiler finds.
-    const graph = await loadValidGraph(flowFile);
+    const graph = await timings.time("graph", loadValidGraph(flowFile));
     const flow = await compiling;
     const parametersStep: StepRuntimeOptions = { step: "start", decorators: {}, flow };
     const source = flowSource(flowFile);
-    backend = await openBackend(options.datastore);
+    backend = await timings.time("datastore", openBackend(options.datastore));
     const metadata = new MetadataStore(backend);
     logs = new LogSink(logChannel, metadata, options.observer);
     const identityOptions = { production: options.production, branch: options.branch };
@@ -105,10 +111,11 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
     };
     // A resume takes the origin's values as recorded, not what the environment says today.
     const rawParameters = options.resume ? options.rawParameters : { ...config.parameters(graph.parameters.map((p) => p.name)), ...options.rawParameters };
-    const init = await executor.run(
+    const init = await timings.time("parameters", executor.run(
       parametersStep,
       { kind: "parameters", current: { ...base, stepName: "start", taskId: "0", retryCount: 0 }, identity: identityOptions, raw: rawParameters },
-    );
+    ));
+    timings.addWorker(init.timing);
     if (!init.ok) throw rehydrateError(init.error);
     const { steps, flowOptions } = init;
     const { refs, preview } = options.resume ? resumedParameters(init, options.resume.origin) : init;
@@ -120,7 +127,7 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
     );
     // Each step's packages, the class's @dependencies included: what its environment holds.
     const declared = new Map([...stepOptions].map(([step, o]) => [step, mergeDependencies(flowOptions.dependencies?.packages, o.decorators.dependencies?.packages)]));
-    const environments = await buildEnvironments(graph, stepOptions, declared, options);
+    const environments = await timings.time("environments", buildEnvironments(graph, stepOptions, declared, options));
     const orchestrator = thisOrchestrator();
     const run: RunRecord = {
       flow: graph.className,
@@ -156,6 +163,7 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
       parameterRefs: refs,
       maxWorkers: options.maxWorkers,
       maxNumSplits: options.maxNumSplits,
+      timings,
       resume,
       explainFailure: (step, error) => withMissingPackageHint(error, step, declared),
     });
@@ -177,7 +185,15 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
       stats: { tasks: outcome.tasks, cloned: outcome.cloned, failed: outcome.failures.length },
       error: failure ? { ...failure.error, pathspec: failure.pathspec } : undefined,
     });
-    const result = { ...outcome, flow: graph.className, runId, durationMs: performance.now() - started, steps: graph.steps.size, location: backend.location };
+    const result = {
+      ...outcome,
+      flow: graph.className,
+      runId,
+      durationMs: performance.now() - started,
+      steps: graph.steps.size,
+      location: backend.location,
+      timings: timings.phases(),
+    };
     try {
       await metadata.putRun(run);
     } catch (error) {

@@ -152,3 +152,18 @@ describe("--quiet", () => {
     assert.equal(result.stdout, `${result.runId}\n`);
   });
 });
+
+test("--timings prints where the run's time went: the start-up phases once, worker and task phases with their counts", async () => {
+  const result = await runFlowCli(fixtureFlow("cli-params.ts"), ["--dataset", "iris", "--quiet", "--timings"], store);
+  assert.equal(result.code, 0, describeResult(result));
+  const table = result.stderr.slice(result.stderr.indexOf("Where the time went"));
+  assert.match(table, /^Where the time went \(run [\d.]+ (s|ms) from the CLI's start/);
+  const row = (label: string) => new RegExp(`^  ${label.replace(/[()]/g, "\\$&")} +\\d+ ms(  (\\d+) (tasks?|workers?))?$`, "m").exec(table);
+  for (const label of ["CLI start (process to run start)", "flow graph", "compile the flow", "open the datastore", "parameters (first worker)"]) {
+    assert.ok(row(label), `${label} in:\n${table}`);
+  }
+  const tasks = (await readRun(`CliParamsFlow/${result.runId}`, store)).metadata.stats?.tasks ?? NaN;
+  for (const label of ["step bodies (user code)", "save artifacts", "commit tasks"]) assert.equal(Number(row(label)?.[2]), tasks, `${label} counts every task:\n${table}`);
+  const workers = Number(row("worker boot")?.[2]);
+  assert.ok(workers >= 1 && workers <= tasks + 1, `one boot per worker:\n${table}`);
+});

@@ -9,8 +9,10 @@
  * A top-level typed array or Buffer is stored as its raw bytes (`encoding: "raw:<Type>"`):
  * no encoding pass at all, which is what makes a 100 MB Float64Array cheap to store.
  */
-import { addExtension, Packr } from "msgpackr";
+import { msgpackr } from "./commonjs-packages.js";
 import { ArtifactError } from "../../src/core/errors.js";
+
+const { addExtension, Packr } = msgpackr;
 
 /**
  * Map, and objects with an own `__proto__` key or a key with a lone surrogate, travel as

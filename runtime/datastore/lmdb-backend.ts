@@ -13,7 +13,8 @@
  */
 import { accessSync, closeSync, constants, existsSync, fdatasyncSync, mkdirSync, openSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { asBinary, open, type Database, type RootDatabase } from "lmdb";
+import type { Database, RootDatabase } from "lmdb";
+import { lmdb } from "./commonjs-packages.js";
 import { ENV_VARS } from "../../src/core/config.js";
 import { DatastoreError } from "../../src/core/errors.js";
 import { warnIfLmdbUnpatched } from "./lmdb-addon.js";
@@ -21,6 +22,8 @@ import { checkedLmdbFileProblems } from "./lmdb-file-check.js";
 import { encodeRecord } from "./record-json.js";
 import type { StorageBackend, SyncBlobReader } from "./storage-backend.js";
 import { localWriteFailure } from "./write-failure.js";
+
+const { asBinary, open } = lmdb;
 
 const SYNC_INTERVAL_MS = 1000;
 

@@ -112,6 +112,8 @@ export class WorkerPoolExecutor implements TaskExecutor {
       minThreads: 1,
       maxThreads,
       idleTimeout: 60_000,
+      // Its run-time histograms cost each pool ~20 ms to set up, and nothing reads them.
+      recordTiming: false,
       concurrentTasksPerWorker: 1,
       // The default ("sync") parks an idle worker in Atomics.wait, which starves its event
       // loop: lmdb-js never renews the worker's read snapshot between tasks.

@@ -15,6 +15,7 @@ import type { FlowGraph, StepNode } from "../../src/core/graph/types.js";
 import { describeFailure, userSource } from "../../src/core/user-frames.js";
 import type { ArtifactRef } from "../datastore/content-store.js";
 import type { StepRuntimeOptions, TaskExecutor } from "../executor/task-executor.js";
+import type { RunTimings } from "./run-timings.js";
 import { logKeyFor, type MetadataStore } from "../metadata/metadata-store.js";
 import type { ForeachFrame, TaskRecord } from "../metadata/records.js";
 import type { ExpectedTransition, TaskRequest, TaskResponse, TaskSuccess } from "../protocol.js";
@@ -39,6 +40,8 @@ export interface SchedulerOptions {
   /** Told of every task start, finish, clone, retry and failure (the display). */
   observer: RunObserver;
   stepOptions: (step: string) => StepRuntimeOptions;
+  /** Collects where the tasks' time went. */
+  timings: RunTimings;
   currentBase: Omit<CurrentState, "stepName" | "taskId" | "retryCount">;
   parameterNames: string[];
   parameterRefs: Record<string, ArtifactRef>;
@@ -200,6 +203,8 @@ export class TaskScheduler {
     let workerDied = false;
     try {
       response = await this.options.executor.run(stepOptions, request);
+      this.options.timings.addWorker(response.timing);
+      if (response.startedAt) this.options.timings.add("waitForWorker", response.startedAt - dispatched);
     } catch (error) {
       response = { kind: "task", ok: false, error: serializeError(error), logMessages: 0 };
       workerDied = true;
@@ -223,7 +228,7 @@ export class TaskScheduler {
         record.artifacts = response.artifacts;
         record.next = response.next;
         record.chosen = response.chosen;
-        await metadata.commitTask(record, response.foreachElements);
+        await this.options.timings.time("commit", metadata.commitTask(record, response.foreachElements));
         this.completed++;
         observer.task({ kind: "finished", pathspec, attempt: task.attempt, durationMs: record.durationMs, split: splitPosition(task), splits: response.foreachElements?.length });
         if (!this.stopping || this.stopping === "cancelled") this.schedule(node, task.taskId, task.stack, response);

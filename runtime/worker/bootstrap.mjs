@@ -6,14 +6,13 @@
 // compiler in the worker. Only a checkout running flowrun's own .ts sources registers tsx,
 // for those.
 import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
 import { workerData } from "node:worker_threads";
 
-// The compiled flow carries source maps: stack traces name the user's .ts lines.
-process.setSourceMapsEnabled(true);
 let taskWorker = new URL("./task-worker.js", import.meta.url).href;
 if (existsSync(new URL("./task-worker.ts", import.meta.url))) {
   // Before the hooks: once registered, every resolution is a round trip to their thread.
-  await import("lmdb");
+  createRequire(import.meta.url)("lmdb");
   const { register } = await import("tsx/esm/api");
   register({ tsconfig: false });
   taskWorker = new URL("./task-worker.ts", import.meta.url).href;

@@ -25,6 +25,7 @@ export interface LoadedFlow {
 type StepResult = Omit<TaskSuccess, "logMessages">;
 
 export async function executeStep(loaded: LoadedFlow, request: TaskRequest, logs: TaskLogContext): Promise<StepResult> {
+  const started = performance.now();
   const { current } = request;
   const pathspec = `${current.flowName}/${current.runId}/${current.stepName}/${current.taskId}`;
   const parents = await loadParents(loaded, request.parents);
@@ -66,6 +67,7 @@ export async function executeStep(loaded: LoadedFlow, request: TaskRequest, logs
   }
 
   let caught: ReturnType<typeof serializeError> | undefined;
+  const bodyStarted = performance.now();
   if (request.recordFailure) {
     caught = request.recordFailure;
   } else {
@@ -77,6 +79,7 @@ export async function executeStep(loaded: LoadedFlow, request: TaskRequest, logs
     }
   }
 
+  const bodyEnded = performance.now();
   if (caught) {
     // @catchError: the failure becomes an artifact and the run takes the graph's transition.
     const option = request.catchError!;
@@ -102,6 +105,7 @@ export async function executeStep(loaded: LoadedFlow, request: TaskRequest, logs
   const next = binding.next;
   if (next?.foreach) result.foreachElements = await splitForeach(loaded, flow, next.foreach, request.maxNumSplits, pathspec);
   if (next?.condition) result.chosen = chooseCase(flow, next, pathspec);
+  result.timing = { inputsMs: bodyStarted - started, bodyMs: bodyEnded - bodyStarted, saveMs: performance.now() - bodyEnded };
   return result;
 }
 

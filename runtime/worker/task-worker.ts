@@ -17,7 +17,7 @@ import { openBackend } from "../datastore/open-backend.js";
 import { MetadataStore } from "../metadata/metadata-store.js";
 import { sourcePathsIn, type CompiledFlow } from "../compile/compiled-paths.js";
 import { runIdentity } from "../run-context.js";
-import type { ParametersRequest, ParametersResponse, TaskRequest, TaskResponse, WorkerRequest, WorkerResponse, WorkerSetup } from "../protocol.js";
+import type { ParametersRequest, ParametersResponse, TaskRequest, TaskResponse, WorkerRequest, WorkerResponse, WorkerSetup, WorkerTiming } from "../protocol.js";
 import { TaskProcessTable } from "../task-process-table.js";
 import { installChildProcessTracking, runWithChildTracking } from "./child-processes.js";
 import { executeStep, type LoadedFlow } from "./execute-step.js";
@@ -33,9 +33,15 @@ export async function createTaskHandler(setup: WorkerSetup): Promise<(request: W
   setTaskDatastore(setup.datastore);
   let loaded: LoadedFlow | undefined;
   let loadError: SerializedError | undefined;
+  // The first answer says what starting up cost, from when Node set up this thread's
+  // environment (performance.now() counts from the process's start, in every thread).
+  let boot: WorkerTiming | undefined;
   try {
     const backend = await openBackend(setup.datastore);
-    const flowClass = findFlowClass(await importFlow(setup.flow), setup.flow.file);
+    const ready = performance.now();
+    const module = await importFlow(setup.flow);
+    boot = { bootMs: ready - performance.nodeTiming.environment, importMs: performance.now() - ready };
+    const flowClass = findFlowClass(module, setup.flow.file);
     loaded = { flowClass, flowFile: setup.flow.file, content: new ContentStore(backend), metadata: new MetadataStore(backend) };
   } catch (error) {
     loadError = inSourcePaths(serializeError(error), setup.flow);
@@ -44,6 +50,8 @@ export async function createTaskHandler(setup: WorkerSetup): Promise<(request: W
     if (!loaded) return { kind: request.kind, ok: false, error: loadError!, logMessages: 0 };
     const response = await (request.kind === "parameters" ? resolveParameters(loaded, request) : runTask(loaded, request));
     if (!response.ok) response.error = inSourcePaths(response.error, setup.flow);
+    if (boot) response.timing = { ...boot, ...response.timing };
+    boot = undefined;
     return response;
   };
 }
@@ -54,6 +62,9 @@ function inSourcePaths(error: SerializedError, flow: CompiledFlow): SerializedEr
 }
 
 async function importFlow(flow: CompiledFlow): Promise<Record<string, unknown>> {
+  // The compiled flow carries source maps, so stack traces name the user's .ts lines. Not
+  // earlier: Node then reads the map of every module it loads (flowrun's own, ~20 ms a worker).
+  process.setSourceMapsEnabled(true);
   try {
     return await import(flow.url);
   } catch (error) {

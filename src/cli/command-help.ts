@@ -25,6 +25,7 @@ const RUN_OPTIONS = `Options:
   --isolate                      a fresh worker for every task
   --run-id-file FILE             write the run ID to FILE
   --quiet                        print only errors and the run ID
+  --timings                      after the run, where its time went, phase by phase
   --debug                        stack traces of flowrun's own errors`;
 
 export const COMMAND_HELP: Record<string, string> = {

@@ -47,7 +47,7 @@ Usage:
 
 Run options: --max-workers N (${DEFAULT_MAX_WORKERS}) --max-num-splits N (${DEFAULT_MAX_NUM_SPLITS}) --datastore local|s3
   --datastore-root PATH|s3://bucket/prefix --production --branch NAME --tag T
-  --with DECORATOR[:k=v,...] --isolate --run-id-file FILE --quiet --debug
+  --with DECORATOR[:k=v,...] --isolate --run-id-file FILE --quiet --timings --debug
 Pathspecs: Flow/runId[/step[/taskId]]. Exit codes: 0 ok, 1 run failed, 2 bad usage or invalid flow.`;
 
 async function main(argv: string[]): Promise<number> {

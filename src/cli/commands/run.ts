@@ -13,6 +13,7 @@ import type { RunRecord } from "../../../runtime/metadata/records.js";
 import { parseWithDecorators } from "../with-decorators.js";
 import { didYouMean } from "../did-you-mean.js";
 import { printFailure } from "../report-failure.js";
+import { timingsTable } from "../timings-table.js";
 import { cliName } from "../cli-name.js";
 import { datastoreFlags } from "../resume-hint.js";
 import type { RUN_OPTION_NAMES } from "../../core/flow/parameters.js";
@@ -30,6 +31,7 @@ export const RUN_OPTIONS: Record<(typeof RUN_OPTION_NAMES)[number], OptionSpec> 
   quiet: { value: false },
   isolate: {},
   debug: {},
+  timings: {},
 };
 
 export async function run(argv: string[]): Promise<number> {
@@ -111,6 +113,7 @@ export async function execute(
   process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
   // The inspect commands must reach the same datastore when it came from flags.
   printSummary(result, flowFile, quiet, datastore, datastoreFlags(args));
+  if (args.options.timings) process.stderr.write(`${timingsTable(result.timings, performance.now())}\n`);
   return result.status === "succeeded" ? 0 : 1;
 }
 
