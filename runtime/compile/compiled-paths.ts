@@ -2,8 +2,11 @@
  * Where a compiled module lives, and the way back: messages and stacks from a worker name
  * the user's source files, never the compile cache.
  */
-import { join, relative, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { extname, join, relative, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+/** What a compiled flow's `flowrun` import names: the runtime running it (`src/index.ts` in a checkout, `dist/src/index.js` installed). */
+export const RUNTIME_INDEX_URL = new URL(`../../src/index${extname(fileURLToPath(import.meta.url))}`, import.meta.url).href;
 
 /** What a worker imports: the compiled entry, and where it came from. */
 export interface CompiledFlow {

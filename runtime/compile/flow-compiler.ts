@@ -25,7 +25,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import type { ImportKind, Message, Plugin, PluginBuild } from "esbuild";
 import { config } from "../../src/core/config.js";
 import { FlowDefinitionError } from "../../src/core/errors.js";
-import { outputPath, type CompiledFlow } from "./compiled-paths.js";
+import { outputPath, RUNTIME_INDEX_URL, type CompiledFlow } from "./compiled-paths.js";
 
 export interface CompileOptions {
   /** A step's dependency environment: bare imports resolve from its node_modules first. */
@@ -37,7 +37,6 @@ const COMPILED = new Set([".ts", ".tsx", ".mts", ".cts", ".mjs", ".jsx"]);
 const ESM_SYNTAX = /^\s*(?:import\s*[\w*{"'(]|export\s)/m;
 const UNUSED_DAYS = 7;
 const INNER = Symbol("flowrun: resolving for the compiler's own plugin");
-const RUNTIME_INDEX = new URL(`../../src/index${extname(fileURLToPath(import.meta.url))}`, import.meta.url).href;
 
 interface Manifest {
   outDir: string;
@@ -97,7 +96,7 @@ function compiledFlow(file: string, outDir: string): CompiledFlow {
 }
 
 function variantKey(flowFile: string, options: CompileOptions): string {
-  return sha256(JSON.stringify([flowFile, options.envDir ?? "", RUNTIME_INDEX, compilerIdentity()]));
+  return sha256(JSON.stringify([flowFile, options.envDir ?? "", RUNTIME_INDEX_URL, compilerIdentity()]));
 }
 
 /** The compiler's own inputs: esbuild's version, the Node it targets and this file. */
@@ -216,7 +215,7 @@ function importResolver(state: ResolverState): Plugin {
       build.onResolve({ filter: /.*/ }, async (args) => {
         if (args.kind === "entry-point" || args.pluginData === INNER) return undefined;
         const specifier = args.path;
-        if (specifier === "flowrun") return { path: RUNTIME_INDEX, external: true };
+        if (specifier === "flowrun") return { path: RUNTIME_INDEX_URL, external: true };
         if (isBuiltin(specifier) || /^[a-zA-Z][a-zA-Z0-9+.-]+:/.test(specifier)) return { path: specifier, external: true };
         const lookups = isBare(specifier) && state.envDir ? [state.envDir, args.resolveDir] : [args.resolveDir];
         for (const resolveDir of lookups) {

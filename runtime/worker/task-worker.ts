@@ -15,7 +15,7 @@ import { declaredParameters, resolveParameterValues } from "../../src/core/flow/
 import { ContentStore, type ArtifactRef } from "../datastore/content-store.js";
 import { openBackend } from "../datastore/open-backend.js";
 import { MetadataStore } from "../metadata/metadata-store.js";
-import { sourcePathsIn, type CompiledFlow } from "../compile/compiled-paths.js";
+import { RUNTIME_INDEX_URL, sourcePathsIn, type CompiledFlow } from "../compile/compiled-paths.js";
 import { runIdentity } from "../run-context.js";
 import type { ParametersRequest, ParametersResponse, TaskRequest, TaskResponse, WorkerRequest, WorkerResponse, WorkerSetup, WorkerTiming } from "../protocol.js";
 import { TaskProcessTable } from "../task-process-table.js";
@@ -62,10 +62,12 @@ function inSourcePaths(error: SerializedError, flow: CompiledFlow): SerializedEr
 }
 
 async function importFlow(flow: CompiledFlow): Promise<Record<string, unknown>> {
-  // The compiled flow carries source maps, so stack traces name the user's .ts lines. Not
-  // earlier: Node then reads the map of every module it loads (flowrun's own, ~20 ms a worker).
-  process.setSourceMapsEnabled(true);
   try {
+    // The compiled flow carries source maps, so stack traces name the user's .ts lines; once
+    // they are on, Node reads the map of every module loaded after, so flowrun's own public
+    // API, which the flow imports, is loaded first (~20 ms a worker).
+    await import(RUNTIME_INDEX_URL);
+    process.setSourceMapsEnabled(true);
     return await import(flow.url);
   } catch (error) {
     if (error instanceof FlowrunError) throw error;
