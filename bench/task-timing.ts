@@ -79,3 +79,16 @@ export function percentile(values: readonly number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
+
+export interface PhaseTiming {
+  label: string;
+  ms: number;
+  /** "10 workers", "1003 tasks"; absent for the run's one-off phases. */
+  count?: string;
+}
+
+/** The phases `flowrun run --timings` printed on stderr. */
+export function parseTimings(stderr: string): PhaseTiming[] {
+  const table = stderr.slice(stderr.indexOf("Where the time went"));
+  return [...table.matchAll(/^ {2}(\S.*?) +(\d+) ms(?: {2}(\d+ \w+))?$/gm)].map((m) => ({ label: m[1]!, ms: Number(m[2]), count: m[3] }));
+}

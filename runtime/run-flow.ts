@@ -127,7 +127,7 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
     );
     // Each step's packages, the class's @dependencies included: what its environment holds.
     const declared = new Map([...stepOptions].map(([step, o]) => [step, mergeDependencies(flowOptions.dependencies?.packages, o.decorators.dependencies?.packages)]));
-    const environments = await timings.time("environments", buildEnvironments(graph, stepOptions, declared, options));
+    const environments = await buildEnvironments(graph, stepOptions, declared, options, timings);
     const orchestrator = thisOrchestrator();
     const run: RunRecord = {
       flow: graph.className,
@@ -233,6 +233,7 @@ async function buildEnvironments(
   stepOptions: Map<string, StepRuntimeOptions>,
   declared: ReadonlyMap<string, Record<string, string>>,
   options: RunFlowOptions,
+  timings: RunTimings,
 ): Promise<Record<string, Record<string, string>>> {
   const locks: Record<string, Record<string, string>> = {};
   const wanted = [...stepOptions.values()]
@@ -240,7 +241,7 @@ async function buildEnvironments(
     .filter(({ packages }) => Object.keys(packages).length > 0);
   if (wanted.length === 0) return locks;
   const { ensureEnvironment } = await import("./environments/environment-builder.js");
-  await Promise.all(
+  const building = Promise.all(
     wanted.map(async ({ step, packages }) => {
       const env = await ensureEnvironment(packages, {
         lock: options.resume?.origin.environments?.[step.step],
@@ -253,5 +254,6 @@ async function buildEnvironments(
       locks[step.step] = env.lock;
     }),
   );
+  await timings.time("environments", building);
   return locks;
 }
