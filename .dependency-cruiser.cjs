@@ -8,14 +8,14 @@ module.exports = {
       comment: "src/core (the flow API, the graph, errors, config) is imported by everything and imports none of it.",
       severity: "error",
       from: { path: "^src/core/" },
-      to: { path: "^(runtime/|src/(cli|client)/|src/index\\.ts)" },
+      to: { path: "^(runtime/|src/(cli|client)/|src/(index|flow-api)\\.ts)" },
     },
     {
       name: "runtime-below-cli-and-client",
       comment: "runtime/ executes flows; the CLI and the client drive it, never the reverse.",
       severity: "error",
       from: { path: "^runtime/" },
-      to: { path: "^src/(cli|client)/|^src/index\\.ts" },
+      to: { path: "^src/(cli|client)/|^src/(index|flow-api)\\.ts" },
     },
     {
       name: "client-without-cli",

@@ -14,19 +14,8 @@
  * ```
  * `flowrun run hello.ts --name you` runs it; `new Flow("HelloFlow").latestRun()` reads it back.
  */
-import "./core/flow/registry.js";
-
-export { FlowSpec, type Inputs } from "./core/flow/flowspec.js";
-export {
-  step, retry, catchError, timeout, resources, environment, isolate, dependencies, project, type CaughtError,
-} from "./core/flow/decorators.js";
-export { Parameter, IncludeFile, JSONType } from "./core/flow/parameters.js";
-export { current } from "./core/flow/current.js";
+export * from "./flow-api.js";
 export { Flow, Run, Step, Task, listFlows, type LogOptions } from "./client/objects.js";
 export type { TaskException } from "../runtime/metadata/records.js";
 export { namespace, getNamespace, defaultNamespace } from "./client/namespace.js";
 export { Runner } from "./client/runner.js";
-export {
-  FlowrunError, UsageError, FlowDefinitionError, ParameterError, ArtifactError, TransitionError,
-  NotFoundError, DatastoreError, DatastoreWriteError, EnvironmentError, TaskFailedError, TagError,
-} from "./core/errors.js";

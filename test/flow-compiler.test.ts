@@ -6,7 +6,7 @@
  * a CommonJS project still gets ES modules, and stack traces name the .ts lines.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -92,6 +92,23 @@ describe("a compiled module behaves as its source", () => {
     });
     const compiled = await import((await compileFlow(join(dir, "flow.ts"))).url);
     assert.deepEqual(compiled.both, [7, pathToFileURL(join(dir, "plain.js")).href]);
+  });
+});
+
+describe("what `flowrun` resolves to", () => {
+  const importedRuntime = async (source: string) => {
+    const dir = project({ "flow.ts": source });
+    const { url } = await compileFlow(join(dir, "flow.ts"));
+    return [...readFileSync(new URL(url), "utf8").matchAll(/from "file:\/\/[^"]*\/src\/([\w-]+)\.[tj]s"/g)].map((m) => m[1]);
+  };
+
+  test("a module that imports only the flow API gets the flow API alone (no client modules loaded in the worker)", async () => {
+    assert.deepEqual(await importedRuntime(`import { FlowSpec, step, current, ParameterError } from "flowrun";\nexport { FlowSpec, step, current, ParameterError };\n`), ["flow-api"]);
+  });
+
+  test("a module that uses the client, or imports flowrun as a namespace, gets the whole package", async () => {
+    assert.deepEqual(await importedRuntime(`import { FlowSpec, Run } from "flowrun";\nexport { FlowSpec, Run };\n`), ["index"]);
+    assert.deepEqual(await importedRuntime(`import * as flowrun from "flowrun";\nexport const api = flowrun;\n`), ["index"]);
   });
 });
 

@@ -5,8 +5,11 @@
 import { extname, join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
+const EXT = extname(fileURLToPath(import.meta.url));
 /** What a compiled flow's `flowrun` import names: the runtime running it (`src/index.ts` in a checkout, `dist/src/index.js` installed). */
-export const RUNTIME_INDEX_URL = new URL(`../../src/index${extname(fileURLToPath(import.meta.url))}`, import.meta.url).href;
+export const RUNTIME_INDEX_URL = new URL(`../../src/index${EXT}`, import.meta.url).href;
+/** The flow API alone (no client), for a module whose `flowrun` imports name nothing else: see src/flow-api.ts. */
+export const FLOW_API_URL = new URL(`../../src/flow-api${EXT}`, import.meta.url).href;
 
 /** What a worker imports: the compiled entry, and where it came from. */
 export interface CompiledFlow {
@@ -32,6 +35,6 @@ export function sourcePathsIn(text: string, flow: CompiledFlow): string {
   return result;
 }
 
-function escapeRegExp(text: string): string {
+export function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }

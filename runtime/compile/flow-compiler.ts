@@ -25,7 +25,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import type { ImportKind, Message, Plugin, PluginBuild } from "esbuild";
 import { config } from "../../src/core/config.js";
 import { FlowDefinitionError } from "../../src/core/errors.js";
-import { outputPath, RUNTIME_INDEX_URL, type CompiledFlow } from "./compiled-paths.js";
+import { escapeRegExp, FLOW_API_URL, outputPath, RUNTIME_INDEX_URL, type CompiledFlow } from "./compiled-paths.js";
 
 export interface CompileOptions {
   /** A step's dependency environment: bare imports resolve from its node_modules first. */
@@ -120,6 +120,7 @@ function isCurrent(manifest: Manifest, root: string): boolean {
 
 async function compileSources(flowFile: string, options: CompileOptions): Promise<{ files: Map<string, string>; manifest: Manifest }> {
   const esbuild = await import("esbuild");
+  const flowApi = new Set(Object.keys(await import(FLOW_API_URL)));
   const inputs = new Map<string, string>();
   const packages = new Map<string, Manifest["packages"][number]>();
   const unresolved = new Map<string, Set<string>>();
@@ -132,7 +133,7 @@ async function compileSources(flowFile: string, options: CompileOptions): Promis
       if (!queued.has(file)) queued.add(file), next.push(file);
     };
     const plugin = importResolver({ envDir: options.envDir, inputs, packages, unresolved, enqueue });
-    const outputs = await Promise.all(level.map((file) => compileModule(esbuild, file, plugin)));
+    const outputs = await Promise.all(level.map(async (file) => narrowedToFlowApi(await compileModule(esbuild, file, plugin), flowApi)));
     level.forEach((file, i) => compiled.set(file, outputs[i]!));
     level = next;
   }
@@ -182,6 +183,21 @@ async function compileModule(esbuild: typeof import("esbuild"), file: string, pl
       hint: "fix the error above; `flowrun check` validates the flow without running it",
     });
   }
+}
+
+/**
+ * A module whose `flowrun` imports all name parts of the flow API imports src/flow-api
+ * instead of the whole package: the client's modules cost every worker ~15 ms of CPU. Reads
+ * esbuild's output, where an import has one form; a namespace, default or dynamic import of
+ * `flowrun`, or any other name, keeps the whole package.
+ */
+function narrowedToFlowApi(js: string, flowApi: ReadonlySet<string>): string {
+  const quoted = JSON.stringify(RUNTIME_INDEX_URL);
+  const uses = js.split(quoted).length - 1;
+  const named = [...js.matchAll(new RegExp(`^import \\{([^}]*)\\} from ${escapeRegExp(quoted)};$`, "gm"))];
+  if (uses === 0 || named.length !== uses) return js;
+  const names = named.flatMap((m) => m[1]!.split(",").map((part) => part.trim().split(/\s+as\s+/)[0]!).filter(Boolean));
+  return names.every((name) => flowApi.has(name)) ? js.replaceAll(quoted, JSON.stringify(FLOW_API_URL)) : js;
 }
 
 /** `import.meta` of the source file, for the compiled module (esbuild's `define` puts this name in its place). */

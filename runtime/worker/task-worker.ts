@@ -15,7 +15,7 @@ import { declaredParameters, resolveParameterValues } from "../../src/core/flow/
 import { ContentStore, type ArtifactRef } from "../datastore/content-store.js";
 import { openBackend } from "../datastore/open-backend.js";
 import { MetadataStore } from "../metadata/metadata-store.js";
-import { RUNTIME_INDEX_URL, sourcePathsIn, type CompiledFlow } from "../compile/compiled-paths.js";
+import { FLOW_API_URL, sourcePathsIn, type CompiledFlow } from "../compile/compiled-paths.js";
 import { runIdentity } from "../run-context.js";
 import type { ParametersRequest, ParametersResponse, TaskRequest, TaskResponse, WorkerRequest, WorkerResponse, WorkerSetup, WorkerTiming } from "../protocol.js";
 import { TaskProcessTable } from "../task-process-table.js";
@@ -64,9 +64,9 @@ function inSourcePaths(error: SerializedError, flow: CompiledFlow): SerializedEr
 async function importFlow(flow: CompiledFlow): Promise<Record<string, unknown>> {
   try {
     // The compiled flow carries source maps, so stack traces name the user's .ts lines; once
-    // they are on, Node reads the map of every module loaded after, so flowrun's own public
-    // API, which the flow imports, is loaded first (~20 ms a worker).
-    await import(RUNTIME_INDEX_URL);
+    // they are on, Node reads the map of every module loaded after, so the flow API, which
+    // the flow imports, is loaded first (~20 ms a worker).
+    await import(FLOW_API_URL);
     process.setSourceMapsEnabled(true);
     return await import(flow.url);
   } catch (error) {
