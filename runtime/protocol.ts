@@ -16,7 +16,10 @@ import type { SourceLocation, TransitionKind } from "../src/core/graph/types.js"
 import type { FlowOptions, StepDecorators } from "../src/core/flow/registry.js";
 import type { IdentityOptions } from "./run-context.js";
 
-/** Given once per worker (piscina `workerData`). */
+/**
+ * What a worker is for: its pool's flow and datastore. Every request carries it (a worker
+ * may start before the flow is known); a worker binds to the first it is sent.
+ */
 export interface WorkerSetup {
   /** The flow, compiled for this pool's step (its dependency environment resolved in). */
   flow: CompiledFlow;
@@ -104,9 +107,9 @@ export interface TaskRequest {
  * `bootMs` and `importMs` come with a worker's first answer only.
  */
 export interface WorkerTiming {
-  /** Thread start to ready for the flow: Node's worker start-up, flowrun's runtime, the datastore opened. */
+  /** Thread start to ready for a flow: Node's worker start-up and flowrun's runtime. */
   bootMs?: number;
-  /** Importing the compiled flow and the modules it imports. */
+  /** Binding to the flow: opening the datastore, importing the compiled flow and its modules. */
   importMs?: number;
   /** Before the step body: the parents' records and the inputs' refs. */
   inputsMs?: number;
@@ -145,6 +148,8 @@ export interface WorkerFailure<K extends WorkerRequest["kind"]> {
 }
 
 export type WorkerRequest = ParametersRequest | TaskRequest;
+/** What crosses to the worker: a request, with the setup of the pool it was sent to (added by the executor). */
+export type WorkerMessage = WorkerRequest & { setup: WorkerSetup };
 export type ParametersResponse = ParametersResult | WorkerFailure<"parameters">;
 export type TaskFailure = WorkerFailure<"task">;
 export type TaskResponse = TaskSuccess | TaskFailure;

@@ -10,15 +10,14 @@
 import { availableParallelism } from "node:os";
 import { getHeapStatistics } from "node:v8";
 import { MessageChannel } from "node:worker_threads";
-import { Piscina } from "piscina";
+import type { Piscina } from "piscina";
 import { TaskFailedError } from "../../src/core/errors.js";
-import type { ResponseTo, TaskRequest, WorkerRequest, WorkerSetup } from "../protocol.js";
+import type { ResponseTo, WorkerMessage, WorkerRequest, WorkerSetup } from "../protocol.js";
 import { TaskProcessTable } from "../task-process-table.js";
 import { endProcesses } from "./end-processes.js";
 import { PoolGate } from "./pool-gate.js";
+import { adoptFirstWorker, newWorkerPool } from "./worker-threads.js";
 import type { StepRuntimeOptions, TaskExecutor } from "./task-executor.js";
-
-const BOOTSTRAP = new URL("../worker/bootstrap.mjs", import.meta.url).href;
 
 export interface WorkerPoolExecutorOptions {
   setup: Omit<WorkerSetup, "flow">;
@@ -65,7 +64,8 @@ export class WorkerPoolExecutor implements TaskExecutor {
   private async runOn(pool: Piscina, step: StepRuntimeOptions, request: WorkerRequest): Promise<unknown> {
     const seconds = step.decorators.timeout?.seconds;
     const processes = new TaskProcessTable();
-    const sent: WorkerRequest = request.kind === "task" ? { ...request, processTable: processes.buffer } : request;
+    const setup: WorkerSetup = { ...this.options.setup, flow: step.flow };
+    const sent: WorkerMessage = request.kind === "task" ? { ...request, processTable: processes.buffer, setup } : { ...request, setup };
     try {
       if (seconds && sent.kind === "task") return await runWithTimeout(pool, sent, seconds);
       return await pool.run(sent);
@@ -105,23 +105,7 @@ export class WorkerPoolExecutor implements TaskExecutor {
 
   private createPool(step: StepRuntimeOptions, maxThreads: number): Piscina {
     const memory = step.decorators.resources?.memory;
-    const setup: WorkerSetup = { ...this.options.setup, flow: step.flow };
-    return new Piscina({
-      filename: BOOTSTRAP,
-      workerData: setup,
-      minThreads: 1,
-      maxThreads,
-      idleTimeout: 60_000,
-      // Its run-time histograms cost each pool ~20 ms to set up, and nothing reads them.
-      recordTiming: false,
-      concurrentTasksPerWorker: 1,
-      // The default ("sync") parks an idle worker in Atomics.wait, which starves its event
-      // loop: lmdb-js never renews the worker's read snapshot between tasks.
-      atomics: "disabled",
-      resourceLimits: memory ? { maxOldGenerationSizeMb: memory } : undefined,
-      // Workers inherit the CLI's execArgv (`--import tsx` in a checkout): they need none of it.
-      execArgv: [],
-    });
+    return (memory === undefined && maxThreads > 1 && adoptFirstWorker()) || newWorkerPool(maxThreads, memory);
   }
 }
 
@@ -129,7 +113,7 @@ export class WorkerPoolExecutor implements TaskExecutor {
  * @timeout measures the step itself: the clock starts when the worker picks the task up,
  * not while it waits in the pool's queue or for a cold worker to boot.
  */
-async function runWithTimeout(pool: Piscina, request: TaskRequest, seconds: number): Promise<unknown> {
+async function runWithTimeout(pool: Piscina, request: WorkerMessage & { kind: "task" }, seconds: number): Promise<unknown> {
   const { port1, port2 } = new MessageChannel();
   const abort = new AbortController();
   let timer: NodeJS.Timeout | undefined;

@@ -15,7 +15,7 @@ export const TIMING_PHASES = [
   ["parameters", "parameters (first worker)"],
   ["waitForWorker", "wait for a worker"],
   ["bootMs", "worker boot"],
-  ["importMs", "flow import"],
+  ["importMs", "datastore and flow import"],
   ["inputsMs", "task inputs"],
   ["bodyMs", "step bodies (user code)"],
   ["saveMs", "save artifacts"],

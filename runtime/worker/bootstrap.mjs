@@ -7,7 +7,6 @@
 // for those.
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
-import { workerData } from "node:worker_threads";
 
 let taskWorker = new URL("./task-worker.js", import.meta.url).href;
 if (existsSync(new URL("./task-worker.ts", import.meta.url))) {
@@ -18,4 +17,4 @@ if (existsSync(new URL("./task-worker.ts", import.meta.url))) {
   taskWorker = new URL("./task-worker.ts", import.meta.url).href;
 }
 const { createTaskHandler } = await import(taskWorker);
-export default await createTaskHandler(workerData);
+export default await createTaskHandler();

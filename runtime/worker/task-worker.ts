@@ -17,7 +17,7 @@ import { openBackend } from "../datastore/open-backend.js";
 import { MetadataStore } from "../metadata/metadata-store.js";
 import { FLOW_API_URL, sourcePathsIn, type CompiledFlow } from "../compile/compiled-paths.js";
 import { runIdentity } from "../run-context.js";
-import type { ParametersRequest, ParametersResponse, TaskRequest, TaskResponse, WorkerRequest, WorkerResponse, WorkerSetup, WorkerTiming } from "../protocol.js";
+import type { ParametersRequest, ParametersResponse, TaskRequest, TaskResponse, WorkerMessage, WorkerResponse, WorkerSetup, WorkerTiming } from "../protocol.js";
 import { TaskProcessTable } from "../task-process-table.js";
 import { installChildProcessTracking, runWithChildTracking } from "./child-processes.js";
 import { executeStep, type LoadedFlow } from "./execute-step.js";
@@ -27,33 +27,55 @@ const BIG_TASK_BYTES = 64 * 1024 * 1024;
 setFlagsFromString("--expose-gc");
 const collectGarbage = runInNewContext("gc") as () => void;
 
-export async function createTaskHandler(setup: WorkerSetup): Promise<(request: WorkerRequest) => Promise<WorkerResponse>> {
-  installLogCapture(setup.logChannel);
+/**
+ * What a worker thread answers requests with. A worker starts before it knows which flow it
+ * will run (the CLI spawns the first one while it is still loading): here it loads what
+ * every task needs, and it binds to its pool's flow and datastore on the first request,
+ * which carries them; it serves that step for the rest of its life.
+ */
+export async function createTaskHandler(): Promise<(request: WorkerMessage) => Promise<WorkerResponse>> {
   installChildProcessTracking();
-  setTaskDatastore(setup.datastore);
-  let loaded: LoadedFlow | undefined;
-  let loadError: SerializedError | undefined;
-  // The first answer says what starting up cost, from when Node set up this thread's
-  // environment (performance.now() counts from the process's start, in every thread).
-  let boot: WorkerTiming | undefined;
-  try {
-    const backend = await openBackend(setup.datastore);
-    const ready = performance.now();
-    const module = await importFlow(setup.flow);
-    boot = { bootMs: ready - performance.nodeTiming.environment, importMs: performance.now() - ready };
-    const flowClass = findFlowClass(module, setup.flow.file);
-    loaded = { flowClass, flowFile: setup.flow.file, content: new ContentStore(backend), metadata: new MetadataStore(backend) };
-  } catch (error) {
-    loadError = inSourcePaths(serializeError(error), setup.flow);
-  }
+  // Loaded before any flow: compiled flows import it (and source maps are still off, see importFlow).
+  await import(FLOW_API_URL);
+  // From when Node set up this thread's environment (performance.now() counts from the
+  // process's start, in every thread).
+  const bootMs = performance.now() - performance.nodeTiming.environment;
+  let bound: Promise<BoundWorker> | undefined;
   return async (request) => {
-    if (!loaded) return { kind: request.kind, ok: false, error: loadError!, logMessages: 0 };
-    const response = await (request.kind === "parameters" ? resolveParameters(loaded, request) : runTask(loaded, request));
+    const { setup } = request;
+    bound ??= bind(setup, bootMs);
+    const worker = await bound;
+    if (setup.flow.url !== worker.setup.flow.url) throw new Error(`a worker bound to ${worker.setup.flow.url} was sent a task of ${setup.flow.url}`);
+    if (!worker.loaded) return { kind: request.kind, ok: false, error: worker.loadError!, logMessages: 0 };
+    const response = await (request.kind === "parameters" ? resolveParameters(worker.loaded, request) : runTask(worker.loaded, request));
     if (!response.ok) response.error = inSourcePaths(response.error, setup.flow);
-    if (boot) response.timing = { ...boot, ...response.timing };
-    boot = undefined;
+    if (worker.boot) response.timing = { ...worker.boot, ...response.timing };
+    worker.boot = undefined;
     return response;
   };
+}
+
+interface BoundWorker {
+  setup: WorkerSetup;
+  loaded?: LoadedFlow;
+  loadError?: SerializedError;
+  /** What starting up cost, for the first answer. */
+  boot?: WorkerTiming;
+}
+
+async function bind(setup: WorkerSetup, bootMs: number): Promise<BoundWorker> {
+  const started = performance.now();
+  installLogCapture(setup.logChannel);
+  setTaskDatastore(setup.datastore);
+  try {
+    const backend = await openBackend(setup.datastore);
+    const module = await importFlow(setup.flow);
+    const boot = { bootMs, importMs: performance.now() - started };
+    const flowClass = findFlowClass(module, setup.flow.file);
+    return { setup, boot, loaded: { flowClass, flowFile: setup.flow.file, content: new ContentStore(backend), metadata: new MetadataStore(backend) } };
+  } catch (error) {
+    return { setup, loadError: inSourcePaths(serializeError(error), setup.flow) };
+  }
 }
 
 /** A compiled module that failed names the user's source file, not the compile cache. */
@@ -63,10 +85,9 @@ function inSourcePaths(error: SerializedError, flow: CompiledFlow): SerializedEr
 
 async function importFlow(flow: CompiledFlow): Promise<Record<string, unknown>> {
   try {
-    // The compiled flow carries source maps, so stack traces name the user's .ts lines; once
-    // they are on, Node reads the map of every module loaded after, so the flow API, which
-    // the flow imports, is loaded first (~20 ms a worker).
-    await import(FLOW_API_URL);
+    // The compiled flow carries source maps, so stack traces name the user's .ts lines. Not
+    // earlier: once they are on, Node reads the map of every module it loads (~20 ms a worker
+    // for flowrun's own).
     process.setSourceMapsEnabled(true);
     return await import(flow.url);
   } catch (error) {

@@ -62,6 +62,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (/\.[cm]?[jt]sx?$/.test(first) && !COMMANDS[first]) {
     if (rest.includes("--help") || rest.includes("-h")) return (await import("./commands/flow-help.js")).run([first]);
+    await startFirstWorker();
     return (await COMMANDS.run!()).run([first, ...rest]);
   }
   const load = COMMANDS[first];
@@ -77,7 +78,16 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${COMMAND_HELP[first] ?? USAGE}\n`);
     return 0;
   }
+  if (flowGiven || first === "resume") await startFirstWorker();
   return (await load()).run(rest);
+}
+
+let firstWorker: typeof import("../../runtime/executor/worker-threads.js") | undefined;
+
+/** A run's first worker thread boots while the CLI loads the rest of itself (~0.1 s less to the first task). */
+async function startFirstWorker(): Promise<void> {
+  firstWorker = await import("../../runtime/executor/worker-threads.js");
+  firstWorker.startFirstWorker();
 }
 
 // `flowrun run ... | head`: once the reader is gone, keep running quietly instead of
@@ -101,4 +111,6 @@ try {
     process.stderr.write(debug ? `${(error as Error)?.stack}\n` : "  (run again with --debug for the stack trace)\n");
     process.exitCode = 1;
   }
+} finally {
+  await firstWorker?.stopUnusedFirstWorker();
 }

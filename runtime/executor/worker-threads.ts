@@ -1,0 +1,49 @@
+/**
+ * The piscina pools task workers run in, and the first worker thread, started by the CLI
+ * before it has loaded the rest of itself: a worker needs no flow to boot (it binds to its
+ * pool's flow with its first request), so its ~0.1 s start overlaps the CLI's own, and the
+ * first pool that can use it (the start step's) adopts it.
+ */
+import { Piscina } from "piscina";
+
+const BOOTSTRAP = new URL("../worker/bootstrap.mjs", import.meta.url).href;
+
+/** Threads of the early pool: the pool gate, not piscina, keeps it within --max-workers. */
+const EARLY_POOL_THREADS = 1024;
+
+export function newWorkerPool(maxThreads: number, memoryMb?: number): Piscina {
+  return new Piscina({
+    filename: BOOTSTRAP,
+    minThreads: 1,
+    maxThreads,
+    idleTimeout: 60_000,
+    // Its run-time histograms cost each pool ~20 ms to set up, and nothing reads them.
+    recordTiming: false,
+    concurrentTasksPerWorker: 1,
+    // The default ("sync") parks an idle worker in Atomics.wait, which starves its event
+    // loop: lmdb-js never renews the worker's read snapshot between tasks.
+    atomics: "disabled",
+    resourceLimits: memoryMb ? { maxOldGenerationSizeMb: memoryMb } : undefined,
+    // Workers inherit the CLI's execArgv (`--import tsx` in a checkout): they need none of it.
+    execArgv: [],
+  });
+}
+
+let early: Piscina | undefined;
+
+/** Starts the first worker now; `run` and `resume` call this before loading anything else. */
+export function startFirstWorker(): void {
+  early ??= newWorkerPool(EARLY_POOL_THREADS);
+}
+
+/** The early pool, once: for a pool without a memory limit. */
+export function adoptFirstWorker(): Piscina | undefined {
+  const pool = early;
+  early = undefined;
+  return pool;
+}
+
+/** Stops the early worker if nothing adopted it (the command failed before running anything). */
+export async function stopUnusedFirstWorker(): Promise<void> {
+  await adoptFirstWorker()?.destroy();
+}
