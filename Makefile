@@ -13,10 +13,11 @@ dist/src/index.js: node_modules $(SOURCES)
 	npm run build
 	@touch $@
 
-## Run the main example flow (arXiv topic model, test mode) on the local datastore in .flowrun/;
-## builds dist/ first so that scripts here can read the results with `import ... from "flowrun"`
+## Run the main example flow (arXiv topic model, test mode) on the local datastore in .flowrun/
+## with the built CLI (what `npx flowrun` runs); scripts here can then read the results with
+## `import ... from "flowrun"`
 demo: node_modules dist/src/index.js
-	npm run --silent flowrun -- run flows/ArxivAbstractTopicModel.ts
+	node dist/src/cli/main.js run flows/ArxivAbstractTopicModel.ts
 
 ## The whole test suite
 test: node_modules
