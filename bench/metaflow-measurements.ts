@@ -148,7 +148,7 @@ async function runFlow(setup: MetaflowSetup, file: string, args: string[]): Prom
     const timeFile = join(ws.dir, "time");
     const gnuTime = existsSync(GNU_TIME) ? [GNU_TIME, "-f", "%U %S", "-o", timeFile] : [];
     const run = await runPython(setup.src, [join(FLOW_DIR, file), "--quiet", "--no-pylint", "run", ...args], ws.dir, localEnv(ws.dir), gnuTime);
-    if (run.exitCode !== 0) throw new Error(`Metaflow ${file} ${args.join(" ")} exited with ${run.exitCode}: ${lastLines(run.output, 4)}`);
+    if (run.exitCode !== 0) throw new Error(`Metaflow ${file} ${args.join(" ")} exited with ${run.exitCode}: ${failure(run.output)}`);
     const [user, system] = existsSync(timeFile) ? (readFileSync(timeFile, "utf8").trim().split("\n").at(-1) ?? "").split(" ").map(Number) : [];
     return { wallS: run.wallMs / 1000, cpuS: user !== undefined && system !== undefined && Number.isFinite(user + system) ? user + system : null };
   } finally {
@@ -226,4 +226,15 @@ function cpuNote(runs: readonly MetaflowRun[]): string {
 
 function lastLines(output: string, n: number): string {
   return output.trim().split("\n").slice(-n).join(" / ") || "(no output)";
+}
+
+/**
+ * A failed run's cause in one line: Metaflow ends with "Step join (task-id 3) failed." after
+ * the task's traceback, so the last exception line (without the log prefix) says more.
+ */
+function failure(output: string): string {
+  const lines = output.split("\n").map((l) => l.replace(/^\d{4}-\d\d-\d\d [\d:.]+ (\[[^\]]*\] )?/, "").trim());
+  const exception = lines.findLast((l) => /^[\w.]*(Error|Exception)\b.*:/.test(l));
+  const step = lines.findLast((l) => /^Step .* failed\.$/.test(l));
+  return exception ? `${step ? `${step} ` : ""}${exception}` : lastLines(output, 4);
 }

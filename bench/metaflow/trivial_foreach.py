@@ -18,7 +18,7 @@ class TrivialForeachFlow(FlowSpec):
 
     @step
     def join(self, inputs):
-        self.total = len(inputs)
+        self.total = len(list(inputs))  # Metaflow's Inputs iterates but has no len()
         self.next(self.end)
 
     @step
