@@ -8,7 +8,11 @@
  * A timing is the wall clock of `python3 bench/metaflow/<flow>.py run`, the Python twin of a
  * flowrun bench flow, each run in a fresh local datastore and a fresh METAFLOW_HOME, so
  * neither a user's ~/.metaflowconfig (an S3 datastore, say) nor an earlier `.metaflow`
- * changes what is measured.
+ * changes what is measured. Two things of the environment, not of Metaflow, are taken out:
+ * a version manager's `python3` shim (pyenv's costs ~0.3 s of bash per start; runs use the
+ * interpreter it resolves to), and PYTHONDONTWRITEBYTECODE, under which every Metaflow task
+ * process would compile Metaflow's sources again (twice the CPU of its imports); a pip-installed
+ * Metaflow has its bytecode compiled at install, so METAFLOW_SRC gets it compiled once here.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, realpathSync } from "node:fs";
@@ -24,8 +28,8 @@ const FLOW_DIR = join(REPO_ROOT, "bench", "metaflow");
  * 2 cores), so flowrun's 1,000 would take ~6 minutes; the cost per task is the same.
  */
 const DEFAULT_SPLITS = 100;
-/** Prints the Python version, Metaflow's version and where Metaflow was imported from. */
-const PROBE = "import os, sys, metaflow; print(sys.version.split()[0]); print(metaflow.__version__); print(os.path.dirname(metaflow.__file__))";
+/** Prints the Python version, Metaflow's version, where Metaflow was imported from and the real interpreter. */
+const PROBE = "import os, sys, metaflow; print(sys.version.split()[0]); print(metaflow.__version__); print(os.path.dirname(metaflow.__file__)); print(sys.executable)";
 
 export type MetaflowMeasurement = "linear10" | "hello" | "foreachPerTask";
 
@@ -37,6 +41,8 @@ export interface MetaflowTiming {
 
 export interface MetaflowSetup {
   src: string;
+  /** The interpreter `python3` resolves to (past any shim). */
+  python: string;
   /** e.g. "Metaflow 2.19.38 (git 2.19.38-1-gd2dd7f953) from /tmp/metaflow-src on Python 3.11.7" */
   description: string;
 }
@@ -61,22 +67,31 @@ export function metaflowSetup(ctx: BenchContext): Promise<MetaflowSetup | undefi
   return ctx.shared("metaflow-setup", async () => {
     const src = metaflowSource();
     if (!src) return undefined;
-    const ws = tempWorkspace("metaflow-probe");
-    const probe = await runPython(src, ["-c", PROBE], ws.dir, localEnv(ws.dir)).finally(ws.dispose);
-    if (probe.exitCode !== 0) {
-      // Metaflow imports `requests` at start-up (its metadata-service plugin): a bare system Python lacks it.
-      const missing = /No module named '([^']+)'/.exec(probe.output)?.[1];
-      const hint = missing ? ` (this ${PYTHON} lacks the module ${missing}: pip install ${missing.split(".")[0]})` : "";
-      throw new Error(`${PYTHON} cannot import Metaflow from METAFLOW_SRC=${src}: ${lastLines(probe.output, 1)}${hint}`);
-    }
-    const [python, version, imported] = probe.stdout.trim().split("\n");
-    // Another Metaflow (pip-installed, or ahead on PYTHONPATH) would be measured instead.
-    if (!imported || realpathSync(imported) !== realpathSync(join(src, "metaflow"))) {
-      throw new Error(`${PYTHON} imports Metaflow from ${imported} instead of METAFLOW_SRC=${src}`);
-    }
+    const { python, version, executable } = await probe(src);
+    // Idempotent (skips what is up to date); a read-only checkout just stays uncompiled.
+    await runPython(executable, src, ["-m", "compileall", "-q", join(src, "metaflow")], REPO_ROOT, {});
     const git = existsSync(join(src, ".git")) ? spawnSync("git", ["-C", src, "describe", "--tags", "--always", "--dirty"], { encoding: "utf8" }).stdout?.trim() : "";
-    return { src, description: `Metaflow ${version}${git ? ` (git ${git})` : ""} from ${src} on Python ${python}` };
+    return { src, python: executable, description: `Metaflow ${version}${git ? ` (git ${git})` : ""} from ${src} on Python ${python} (${executable})` };
   });
+}
+
+/** Imports Metaflow from `src` with `python3`; throws a one-line reason when it cannot. */
+async function probe(src: string): Promise<{ python: string; version: string; executable: string }> {
+  const ws = tempWorkspace("metaflow-probe");
+  const run = await runPython(PYTHON, src, ["-c", PROBE], ws.dir, localEnv(ws.dir)).finally(ws.dispose);
+  if (run.exitCode !== 0) {
+    // Metaflow imports `requests` at start-up (its metadata-service plugin): a bare system Python lacks it.
+    const missing = /No module named '([^']+)'/.exec(run.output)?.[1];
+    const hint = missing ? ` (this ${PYTHON} lacks the module ${missing}: pip install ${missing.split(".")[0]})` : "";
+    throw new Error(`${PYTHON} cannot import Metaflow from METAFLOW_SRC=${src}: ${lastLines(run.output, 1)}${hint}`);
+  }
+  const [python, version, imported, executable] = run.stdout.trim().split("\n");
+  // Another Metaflow (pip-installed, or ahead on PYTHONPATH) would be measured instead.
+  if (!imported || realpathSync(imported) !== realpathSync(join(src, "metaflow"))) {
+    throw new Error(`${PYTHON} imports Metaflow from ${imported} instead of METAFLOW_SRC=${src}`);
+  }
+  if (!python || !version || !executable) throw new Error(`${PYTHON} printed an unexpected probe of Metaflow: ${lastLines(run.stdout, 4)}`);
+  return { python, version, executable };
 }
 
 /**
@@ -147,7 +162,7 @@ async function runFlow(setup: MetaflowSetup, file: string, args: string[]): Prom
   try {
     const timeFile = join(ws.dir, "time");
     const gnuTime = existsSync(GNU_TIME) ? [GNU_TIME, "-f", "%U %S", "-o", timeFile] : [];
-    const run = await runPython(setup.src, [join(FLOW_DIR, file), "--quiet", "--no-pylint", "run", ...args], ws.dir, localEnv(ws.dir), gnuTime);
+    const run = await runPython(setup.python, setup.src, [join(FLOW_DIR, file), "--quiet", "--no-pylint", "run", ...args], ws.dir, localEnv(ws.dir), gnuTime);
     if (run.exitCode !== 0) throw new Error(`Metaflow ${file} ${args.join(" ")} exited with ${run.exitCode}: ${failure(run.output)}`);
     const [user, system] = existsSync(timeFile) ? (readFileSync(timeFile, "utf8").trim().split("\n").at(-1) ?? "").split(" ").map(Number) : [];
     return { wallS: run.wallMs / 1000, cpuS: user !== undefined && system !== undefined && Number.isFinite(user + system) ? user + system : null };
@@ -168,21 +183,23 @@ function localEnv(dir: string): NodeJS.ProcessEnv {
 }
 
 /**
- * Spawns python3 with METAFLOW_SRC first on PYTHONPATH. `output` keeps the tail of stdout and
+ * Spawns `python` with METAFLOW_SRC first on PYTHONPATH, writing bytecode. `output` keeps the tail of stdout and
  * stderr together, for error messages; `stdout` is whole (only the probe prints much to it).
  */
 function runPython(
+  python: string,
   src: string,
   args: string[],
   cwd: string,
   env: NodeJS.ProcessEnv,
   prefix: string[] = [],
 ): Promise<{ exitCode: number; wallMs: number; stdout: string; output: string }> {
-  const argv = [...prefix, PYTHON, ...args];
+  const argv = [...prefix, python, ...args];
   const pythonPath = [src, process.env.PYTHONPATH].filter(Boolean).join(":");
   return new Promise((done, fail) => {
     const started = performance.now();
-    const child = spawn(argv[0]!, argv.slice(1), { cwd, env: { ...process.env, ...env, PYTHONPATH: pythonPath }, stdio: ["ignore", "pipe", "pipe"] });
+    const { PYTHONDONTWRITEBYTECODE: _, ...inherited } = process.env;
+    const child = spawn(argv[0]!, argv.slice(1), { cwd, env: { ...inherited, ...env, PYTHONPATH: pythonPath }, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let output = "";
     const keep = (b: Buffer) => void (output = (output + b.toString()).slice(-8192));
