@@ -24,8 +24,9 @@ const PYTHON = "python3";
 const GNU_TIME = "/usr/bin/time";
 const FLOW_DIR = join(REPO_ROOT, "bench", "metaflow");
 /**
- * Splits of the per-task measurement. Metaflow starts a process per task (~0.35 s each on
- * 2 cores), so flowrun's 1,000 would take ~6 minutes; the cost per task is the same.
+ * Splits of the per-task measurement. Metaflow starts a process per task (~0.8 s of CPU, so
+ * ~0.4 s each on 2 idle cores), so flowrun's 1,000 would take 7 minutes or more; the cost per
+ * task is the same.
  */
 const DEFAULT_SPLITS = 100;
 /** Prints the Python version, Metaflow's version, where Metaflow was imported from and the real interpreter. */
@@ -117,12 +118,12 @@ async function wholeRun(ctx: BenchContext, setup: MetaflowSetup, file: string, a
   ctx.log(`Metaflow: ${file} x${ctx.repeat}`);
   const runs = await repeatRun(ctx, setup, file, args, ctx.repeat);
   const walls = runs.map((r) => r.wallS);
-  return { seconds: median(walls), note: `Metaflow: ${runCommand(file, args, ctx)}, ${runs.length > 1 ? `median of ${runs.length} runs` : "1 run"} in fresh datastores${formatSamples(walls, "s")}; ${cpuNote(runs)}` };
+  return { seconds: median(walls), note: `Metaflow: ${runCommand(file, args, ctx)}, ${runs.length > 1 ? `median of ${runs.length} runs, each in a fresh datastore` : "1 run in a fresh datastore"}${formatSamples(walls, "s")}; ${cpuNote(runs)}` };
 }
 
 async function perTask(ctx: BenchContext, setup: MetaflowSetup): Promise<MetaflowTiming> {
   const splits = metaflowSplits();
-  ctx.log(`Metaflow: trivial_foreach.py, 1 split x${ctx.repeat} and ${splits} splits once (~${Math.round(splits * 0.35)} s on 2 cores)`);
+  ctx.log(`Metaflow: trivial_foreach.py, 1 split x${ctx.repeat} and ${splits} splits once (~${Math.round(splits * 0.4)} s on 2 idle cores)`);
   const base = await repeatRun(ctx, setup, "trivial_foreach.py", ["--splits", "1"], ctx.repeat);
   const many = await runFlow(setup, "trivial_foreach.py", ["--splits", String(splits), "--max-num-splits", String(Math.max(splits, 100)), ...sameMaxWorkers(ctx)]);
   const baseWall = median(base.map((r) => r.wallS));
