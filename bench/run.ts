@@ -5,13 +5,16 @@
  * (all when none), each against the real CLI in a fresh temporary datastore, and prints one
  * table. `--quick` skips the slow ones (10,000 splits, 500 MB); `--tmpdir /dev/shm` puts the
  * datastores on a tmpfs (no fsync cost) instead of os.tmpdir(). Options the bench does not
- * know (`--max-workers 2`) are passed to every measured `flowrun run`.
+ * know (`--max-workers 2`) are passed to every measured `flowrun run`. With
+ * `METAFLOW_SRC=path/to/metaflow` (a source checkout), rows with a Metaflow counterpart also
+ * time Metaflow on the same flow in the same invocation (bench/metaflow-measurements.ts).
  */
 import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
 import { parseArgs } from "node:util";
 import { createContext } from "./context.js";
 import { getWorkspaceBase, rssMethod, setWorkspaceBase } from "./cli-process.js";
 import { measurements, printTable, type BenchRow } from "./measurements.js";
+import { metaflowSetup } from "./metaflow-measurements.js";
 
 const KNOWN = {
   quick: { type: "boolean" },
@@ -57,6 +60,12 @@ async function main(): Promise<number> {
   if (options.tmp) setWorkspaceBase(options.tmp);
   const loadBefore = loadavg()[0]!;
   const ctx = createContext(options);
+  // A wrong METAFLOW_SRC (or no python3) stops the bench here, in one line, not after minutes of runs.
+  const metaflow = await metaflowSetup(ctx).catch((error: Error) => error);
+  if (metaflow instanceof Error) {
+    process.stderr.write(`bench: ${metaflow.message}\n`);
+    return 2;
+  }
   const rows: BenchRow[] = [];
   let failed = false;
   for (const m of selected) {
@@ -80,6 +89,7 @@ async function main(): Promise<number> {
     `\nflowrun bench — ${availableParallelism()} cores (${cpu}), ${(totalmem() / 2 ** 30).toFixed(0)} GB, Node ${process.version}, ` +
       `the built CLI (dist/); peak RSS via ${rssMethod === "gnu-time" ? "/usr/bin/time -f %M (ru_maxrss of the CLI process)" : "polling VmHWM in /proc/<pid>/status"}; ` +
       `every flowrun run is --quiet in a fresh datastore under ${getWorkspaceBase()}${options.extraArgs.length ? `; extra run options: ${options.extraArgs.join(" ")}` : ""}\n` +
+      (metaflow ? `${metaflow.description}, every run in a fresh local datastore\n` : "") +
       // Wall clock means little on a busy machine: say how busy it was.
       `1-min load average: ${loadBefore.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end\n\n`,
   );

@@ -1,6 +1,6 @@
 /**
  * The result table every benchmark prints into. A row is one number with its unit, an
- * optional target it is judged against and an optional Metaflow figure for scale; notes
+ * optional target it is judged against and an optional Metaflow figure measured alongside; notes
  * (how it was measured, where the time went) print under the table, not in it, so the
  * columns stay readable in a terminal.
  */
@@ -19,7 +19,10 @@ export interface BenchRow {
   value: number | null;
   unit: string;
   target?: BenchTarget;
-  /** The same measurement for Metaflow, in the same unit (shown with the ratio flowrun/Metaflow). */
+  /**
+   * The same measurement for Metaflow, in the same unit, taken in the same bench invocation
+   * (shown with the ratio flowrun/Metaflow); absent when METAFLOW_SRC is not set.
+   */
   metaflow?: number;
   notes?: string[];
 }
@@ -55,7 +58,7 @@ function cells(row: BenchRow): string[] {
   ];
 }
 
-const HEADER = ["measurement", "value", "unit", "target", "ok?", "Metaflow (measured on this machine kind)", "flowrun/Metaflow"];
+const HEADER = ["measurement", "value", "unit", "target", "ok?", "Metaflow (same run)", "flowrun/Metaflow"];
 const RIGHT_ALIGNED = new Set([1, 5, 6]);
 
 /** Renders rows as a markdown table, then each row's notes. Returns the text (also printed when `print`). */
