@@ -1,7 +1,7 @@
 /**
  * Metaflow timed in the same bench invocation as flowrun, on the same machine and load, when
  * `METAFLOW_SRC` names a Metaflow source checkout (a clone of Netflix/metaflow, which runs
- * from source on Python's standard library alone). Without it nothing here runs and rows
+ * from source given a python3 with the `requests` package). Without it nothing here runs and rows
  * carry no Metaflow figure: an old constant measured on another day would mislead more than
  * an empty cell.
  *
