@@ -75,7 +75,10 @@ export interface TaskRecord {
   taskId: string;
   attempt: number;
   status: TaskStatus;
+  /** When a worker took the task up (until then, when it was dispatched). */
   startedAt: string;
+  /** When the scheduler handed the task to its step's workers: `startedAt` minus this is its wait for a worker (absent in older records). */
+  dispatchedAt?: string;
   finishedAt?: string;
   durationMs?: number;
   /** Pathspecs of the tasks this one ran after (several for a join). */

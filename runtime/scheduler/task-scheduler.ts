@@ -162,6 +162,7 @@ export class TaskScheduler {
     const stepOptions = this.options.stepOptions(task.step);
     const retries = stepOptions.decorators.retry?.times ?? 0;
     const catchError = stepOptions.decorators.catchError;
+    const now = new Date().toISOString();
     const record: TaskRecord = {
       flow: currentBase.flowName,
       runId: currentBase.runId,
@@ -169,7 +170,8 @@ export class TaskScheduler {
       taskId: task.taskId,
       attempt: task.attempt,
       status: "running",
-      startedAt: new Date().toISOString(),
+      startedAt: now,
+      dispatchedAt: now,
       parents: task.parents,
       foreachStack: task.stack,
       logKey: logKeyFor(currentBase.flowName, currentBase.runId, task.step, task.taskId, task.attempt),
