@@ -2,8 +2,9 @@
  * The local datastore's large blobs, as files beside LMDB: `<datastore>/blobs/<ab>/<hash>`
  * holds exactly the blob's bytes (so `sha256sum` of a file prints its name). LMDB copies a
  * value through its own dirty pages into data.mdb, and a 100 MB value freed on replacement
- * leaves a free list LMDB then carries; a file is written straight from the caller's buffer
- * and read into the reader's (through a small buffer kept in cache: READ_PIECE_BYTES).
+ * leaves a free list LMDB then carries; a file is copied from the caller's buffer and
+ * into the reader's, with no other copy of the whole (through a small buffer that stays in
+ * the CPU's cache: PIECE_BYTES).
  *
  * This module knows files only; lmdb-backend.ts decides which blobs are files and records
  * each one (its size and checksum) in LMDB once the file is durable. A file is written to
@@ -19,28 +20,27 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import {
-  closeSync, copyFileSync, fdatasyncSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, rmSync, statSync,
+  closeSync, copyFileSync, fdatasync, fdatasyncSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync,
+  rmSync, statSync, writeSync,
 } from "node:fs";
-import { open, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import * as zlib from "node:zlib";
 import { DatastoreError } from "../../src/core/errors.js";
 
 /** Blobs this size and larger are files. Measured here: at 4 MiB a file (with its fsyncs) is written in 2/3 of LMDB's time, at 64 MiB 3/5; at 1 MiB they tie. */
 export const FILE_BLOB_BYTES = 4 * 1024 * 1024;
-/** Bytes per write call, and per read call of verify: calls cost nothing at this size. */
-const PIECE_BYTES = 8 * 1024 * 1024;
 /**
- * Reads go through a buffer of this size that stays in the CPU's cache: the CRC is taken
- * there, and the copy into the artifact's buffer is made from user code. On the bench's VM
- * the kernel filling fresh pages itself (one read() straight into the artifact's buffer)
- * was slower: each page then cost again at its first touch from user code (~6 us a page,
- * 150-190 ms per 100 MB), where a copy from user code pays once. Elsewhere the extra copy
- * from cache costs ~10 ms per 100 MB.
+ * Every read and write goes through one buffer of this size that stays in the CPU's cache:
+ * the CRC is taken there, and the copy to or from the artifact's own buffer is made by
+ * user code, so the kernel never touches the artifact's pages. On the bench's VM (2 cores,
+ * memory costly to map) that was 5-10x faster for 100 MB: the kernel reading pages a step
+ * had filled cost ~2.5 us a page (write() straight from a 100 MB array: ~250 ms, through
+ * this buffer: ~30 ms), and pages the kernel had filled cost ~6 us each at their first
+ * touch from user code. Elsewhere the extra copy from cache costs ~10 ms per 100 MB.
  */
-const READ_PIECE_BYTES = 1024 * 1024;
-/** Writes in flight per file: the kernel's copy into the page cache runs on two cores (measured: 100 MB in ~2/3 of the time of one writer). */
-const WRITES_IN_FLIGHT = 2;
+const PIECE_BYTES = 1024 * 1024;
+/** While a file is written, its first bytes are flushed in the background every this many bytes: the final fdatasync then has little left (measured: 60-100 ms per 100 MB alone). */
+const FLUSH_EVERY_BYTES = 16 * 1024 * 1024;
 /** A temporary file of a dead process is removed once it is this old (a pid seen from another pid namespace may look dead). */
 const STALE_TEMP_MS = 10 * 60 * 1000;
 const BLOB_HASH = /^[0-9a-f]{64}$/;
@@ -60,9 +60,8 @@ export class BlobFiles {
   readonly dir: string;
   private readonly tempDir: string;
   private tempsSwept = false;
-  /** Read buffers, reused: fresh memory costs more than reading into it. */
-  private piece: Buffer | undefined;
-  private readPiece: Buffer | undefined;
+  /** The buffer every read and write goes through (PIECE_BYTES), made on first use. */
+  private scratch: Buffer | undefined;
 
   constructor(datastore: string) {
     this.dir = join(datastore, "blobs");
@@ -90,25 +89,38 @@ export class BlobFiles {
     ensureDirectory(dirname(path));
     this.sweepTemps();
     const temp = join(this.tempDir, `${hash}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
-    const file = await open(temp, "wx");
-    let entry: BlobFileEntry;
+    const fd = openSync(temp, "wx");
+    let open = true;
+    let flushing: Promise<void> | undefined;
     try {
-      try {
-        const written = writeAll(file, bytes);
-        // Taken while the writes run on the thread pool: it costs no wall time.
-        entry = { size: bytes.byteLength, ...(crc32 && { crc32: crc32(bytes) }) };
-        await written;
-        await file.datasync();
-      } finally {
-        await file.close();
+      let crc = 0;
+      for (let done = 0, flushed = 0; done < bytes.byteLength; ) {
+        // Filled, checksummed and written in one synchronous step: the buffer is shared.
+        const piece = this.piece(Math.min(PIECE_BYTES, bytes.byteLength - done));
+        piece.set(bytes.subarray(done, done + piece.byteLength));
+        if (crc32) crc = crc32(piece, crc);
+        for (let at = 0; at < piece.byteLength; ) at += writeSync(fd, piece, at, piece.byteLength - at, done + at);
+        done += piece.byteLength;
+        if (done - flushed >= FLUSH_EVERY_BYTES) {
+          flushed = done;
+          await flushing; // one flush at a time; a failed one fails the write here
+          flushing = datasync(fd);
+        }
       }
-      await rename(temp, path);
+      await flushing;
+      flushing = undefined;
+      fdatasyncSync(fd);
+      open = false;
+      closeSync(fd);
+      renameSync(temp, path);
       syncDirectory(dirname(path));
+      return { size: bytes.byteLength, ...(crc32 && { crc32: crc }) };
     } catch (error) {
-      await rm(temp, { force: true }).catch(() => {});
+      await flushing?.catch(() => {}); // the fd must outlive the flush using it
+      if (open) closeSync(fd);
+      rmSync(temp, { force: true });
       throw error;
     }
-    return entry;
   }
 
   /**
@@ -130,14 +142,14 @@ export class BlobFiles {
       if (size !== entry.size) throw damaged(path, `has ${size} bytes where ${entry.size} were written`);
       if (offset + size > target.byteLength) throw blobTooLarge(hash, size, target.byteLength - offset);
       const check = crc32 && entry.crc32 !== undefined ? crc32 : undefined;
-      const piece = (this.readPiece ??= Buffer.allocUnsafe(READ_PIECE_BYTES));
       let crc = 0;
       for (let done = 0; done < size; ) {
-        const n = readSync(fd, piece, 0, Math.min(READ_PIECE_BYTES, size - done), done);
+        const piece = this.piece(Math.min(PIECE_BYTES, size - done));
+        const n = readSync(fd, piece, 0, piece.byteLength, done);
         if (n === 0) throw damaged(path, `ended after ${done} of its ${size} bytes`);
-        const bytes = n === READ_PIECE_BYTES ? piece : piece.subarray(0, n);
-        if (check) crc = check(bytes, crc);
-        target.set(bytes, offset + done);
+        const read = n === piece.byteLength ? piece : piece.subarray(0, n);
+        if (check) crc = check(read, crc);
+        target.set(read, offset + done);
         done += n;
       }
       const intact = check ? crc === entry.crc32 : sha256(target.subarray(offset, offset + size)) === hash;
@@ -159,13 +171,19 @@ export class BlobFiles {
     }
     try {
       const digest = createHash("sha256");
-      const piece = (this.piece ??= Buffer.allocUnsafe(PIECE_BYTES));
+      const piece = this.piece(PIECE_BYTES);
       let size = 0;
       for (let n; (n = readSync(fd, piece, 0, PIECE_BYTES, size)) > 0; size += n) digest.update(piece.subarray(0, n));
       return { size, hash: digest.digest("hex") };
     } finally {
       closeSync(fd);
     }
+  }
+
+  /** The first `bytes` bytes of the shared buffer. */
+  private piece(bytes: number): Buffer {
+    this.scratch ??= Buffer.allocUnsafe(PIECE_BYTES);
+    return bytes === PIECE_BYTES ? this.scratch : this.scratch.subarray(0, bytes);
   }
 
   /** Copies the blob's file into another datastore's blob directory, flushed (a backup); false when the file is gone. */
@@ -211,18 +229,9 @@ export class BlobFiles {
   }
 }
 
-/** Writes all of `bytes` from offset 0, WRITES_IN_FLIGHT pieces at a time (a write may take less than asked). */
-async function writeAll(file: import("node:fs/promises").FileHandle, bytes: Uint8Array): Promise<void> {
-  let next = 0;
-  const writer = async () => {
-    while (next < bytes.byteLength) {
-      let at = next;
-      const end = Math.min(at + PIECE_BYTES, bytes.byteLength);
-      next = end;
-      while (at < end) at += (await file.write(bytes, at, end - at, at)).bytesWritten;
-    }
-  };
-  await Promise.all(Array.from({ length: WRITES_IN_FLIGHT }, writer));
+/** fdatasync on the thread pool, so the disk writes while the caller copies the next pieces. */
+function datasync(fd: number): Promise<void> {
+  return new Promise((done, fail) => fdatasync(fd, (error) => (error ? fail(error) : done())));
 }
 
 function damaged(path: string, what: string): DatastoreError {
