@@ -266,6 +266,8 @@ function ensureDirectory(dir: string): void {
 }
 
 function syncDirectory(dir: string): void {
+  // Windows cannot open a directory to flush it; NTFS journals the rename itself.
+  if (process.platform === "win32") return;
   const fd = openSync(dir, "r");
   try {
     fsyncSync(fd);
