@@ -69,7 +69,7 @@ export class BlobFiles {
   }
 
   path(hash: string): string {
-    if (!BLOB_HASH.test(hash)) throw new DatastoreError(`invalid blob hash ${JSON.stringify(hash)}`);
+    if (!isBlobHash(hash)) throw new DatastoreError(`invalid blob hash ${JSON.stringify(hash)}`);
     return join(this.dir, hash.slice(0, 2), hash);
   }
 
@@ -155,6 +155,9 @@ export class BlobFiles {
       const intact = check ? crc === entry.crc32 : sha256(target.subarray(offset, offset + size)) === hash;
       if (!intact) throw damaged(path, "changed after it was written (its checksum does not match)");
       return size;
+    } catch (error) {
+      if (error instanceof DatastoreError) throw error;
+      throw new DatastoreError(`cannot read blob file ${path}: ${(error as Error).message}`, { cause: error }); // EIO
     } finally {
       closeSync(fd);
     }
@@ -227,6 +230,11 @@ export class BlobFiles {
       if (stat && Date.now() - stat.mtimeMs > STALE_TEMP_MS) rmSync(file, { force: true });
     }
   }
+}
+
+/** A SHA-256 in lowercase hex: the only names blob files have (anything else could not be a safe file name). */
+export function isBlobHash(name: string): boolean {
+  return BLOB_HASH.test(name);
 }
 
 /** fdatasync on the thread pool, so the disk writes while the caller copies the next pieces. */

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import type { RunRecord, TaskRecord } from "./records.js";
 import { blobHash } from "../datastore/blob-hash.js";
 import type { ArtifactRef } from "../datastore/content-store.js";
+import { isBlobHash } from "../datastore/blob-files.js";
 import { lmdbFileProblems } from "../datastore/lmdb-file-check.js";
 import { LmdbBackend } from "../datastore/lmdb-backend.js";
 
@@ -29,6 +30,10 @@ export async function verifyLocalDatastore(location: string): Promise<string[]> 
     }
     const files = backend.blobFileStore;
     for (const { hash, entry } of backend.blobFileEntries()) {
+      if (!isBlobHash(hash)) {
+        problems.push(`blob file record ${JSON.stringify(hash)}: not a blob hash (written by something other than flowrun)`);
+        continue;
+      }
       const file = files.path(hash);
       const found = files.hashFile(hash);
       if (!found) problems.push(`blob ${hash}: its file ${file} is missing`);
