@@ -1,10 +1,12 @@
 /**
  * Content-addressed artifacts on top of a StorageBackend. An artifact is stored as one blob
- * named by the SHA-256 of its encoded bytes (or, above CHUNK_BYTES, as chunks each named by
- * its own hash: LMDB cannot hold a value over 2 GiB and S3 wants parts anyway). Equal values
- * produce equal refs and are stored once; a ref is all a task record keeps.
+ * named by the SHA-256 of its encoded bytes, or, above the backend's `maxBlobBytes` (S3:
+ * CHUNK_BYTES, it wants parts anyway), as chunks of CHUNK_BYTES each named by its own hash.
+ * Local datastores written before large blobs became files hold such chunks too; they
+ * still read. Equal values produce equal refs and are stored once; a ref is all a task
+ * record keeps.
  */
-import { ArtifactError } from "../../src/core/errors.js";
+import { DatastoreError } from "../../src/core/errors.js";
 import { blobHash } from "./blob-hash.js";
 import { decodeArtifact, encodeArtifact } from "./artifact-codec.js";
 import type { StorageBackend } from "./storage-backend.js";
@@ -56,7 +58,7 @@ export class ContentStore {
     const { encoding, bytes } = encodeArtifact(name, value);
     this.bytesMoved += bytes.byteLength;
     return writing(`artifact '${name}'`, () => bytes.byteLength, async () => {
-      if (bytes.byteLength <= CHUNK_BYTES) {
+      if (bytes.byteLength <= (this.backend.maxBlobBytes ?? CHUNK_BYTES)) {
         const hash = blobHash(bytes);
         await this.backend.putBlob(hash, bytes);
         return { hash, encoding, size: bytes.byteLength };
@@ -75,28 +77,45 @@ export class ContentStore {
   async load(ref: ArtifactRef, what: string): Promise<unknown> {
     if (this.backend.syncReads) return this.loadSync(ref, what);
     const parts = await Promise.all((ref.chunks ?? [ref.hash]).map((hash) => this.backend.getBlob(hash)));
-    return parts.length === 1 ? decodeArtifact(ref.encoding, parts[0] ?? missingBlob(ref, what)) : this.assemble(ref, what, (i) => parts[i]);
+    return parts.length === 1 ? decodeArtifact(ref.encoding, parts[0] ?? missingBlob(ref.hash, what)) : this.assemble(ref, what, (i) => parts[i]);
   }
 
   /**
    * Synchronous read (LMDB directly; other backends from the task's prefetch) with exactly
-   * one copy, straight into the artifact's own aligned buffer: copying 100 MB into fresh
-   * memory costs ~150 ms here.
+   * one copy, straight into the artifact's own buffer, which the decoder then wraps: fresh
+   * memory is what a large read costs (touching 100 MB of it took ~320 ms on the 2-core VM
+   * the bench runs on, the copy itself ~15 ms), so it is touched once.
    */
   loadSync(ref: ArtifactRef, what: string): unknown {
-    const hashes = ref.chunks ?? [ref.hash];
     const sync = this.backend.syncReads;
-    const read = sync ? (hash: string) => sync.readBlobTransient(hash) : (hash: string) => this.prefetched.get(hash);
-    return this.assemble(ref, what, (i) => read(hashes[i]!));
-  }
-
-  /** Copies the parts (each read just before its copy: a transient view may not outlive it) into one buffer. */
-  private assemble(ref: ArtifactRef, what: string, part: (index: number) => Uint8Array | undefined): unknown {
+    if (!sync) {
+      const hashes = ref.chunks ?? [ref.hash];
+      return this.assemble(ref, what, (i) => this.prefetched.get(hashes[i]!));
+    }
     const out = new Uint8Array(ref.size);
     this.bytesMoved += ref.size;
     let offset = 0;
-    for (let i = 0; i < (ref.chunks?.length ?? 1); i++) {
-      const bytes = part(i) ?? missingBlob(ref, what);
+    for (const hash of ref.chunks ?? [ref.hash]) {
+      let read: number | undefined;
+      try {
+        read = sync.readBlobInto(hash, out, offset);
+      } catch (error) {
+        throw damagedBlob(what, error);
+      }
+      offset += read ?? missingBlob(hash, what);
+    }
+    if (offset !== ref.size) throw damagedBlob(what, new DatastoreError(`its data is ${offset} bytes where ${ref.size} were written`));
+    return decodeArtifact(ref.encoding, out, true);
+  }
+
+  /** Copies the parts (each read just before its copy) into one buffer. */
+  private assemble(ref: ArtifactRef, what: string, part: (index: number) => Uint8Array | undefined): unknown {
+    const hashes = ref.chunks ?? [ref.hash];
+    const out = new Uint8Array(ref.size);
+    this.bytesMoved += ref.size;
+    let offset = 0;
+    for (let i = 0; i < hashes.length; i++) {
+      const bytes = part(i) ?? missingBlob(hashes[i]!, what);
       out.set(bytes, offset);
       offset += bytes.byteLength;
     }
@@ -104,9 +123,16 @@ export class ContentStore {
   }
 }
 
-function missingBlob(ref: ArtifactRef, what: string): never {
-  throw new ArtifactError(`${what}: its data (blob ${ref.hash.slice(0, 12)}) is missing from the datastore`, {
-    hint: "the datastore was modified or partly deleted; re-run the step that produced it",
+/** A read that found the blob but not its bytes as written, as one line naming the artifact. */
+function damagedBlob(what: string, error: unknown): unknown {
+  if (!(error instanceof DatastoreError)) return error;
+  return new DatastoreError(`${what}: ${error.message}`, { hint: error.hint, cause: error });
+}
+
+/** A DatastoreError (exit 2), as a damaged blob is: the datastore lost what it had committed. */
+function missingBlob(hash: string, what: string): never {
+  throw new DatastoreError(`${what}: its data (blob ${hash.slice(0, 12)}) is missing from the datastore`, {
+    hint: "the datastore was modified or partly deleted (`flowrun datastore verify` lists what else is missing); restore it from a backup, or re-run the step that produced it",
   });
 }
 

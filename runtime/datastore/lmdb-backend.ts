@@ -1,7 +1,9 @@
 /**
  * The embedded local datastore: one LMDB environment (a directory holding data.mdb and
- * lock.mdb) with a `blobs` database (content-addressed bytes) and a `records` database
- * (JSON metadata). LMDB gives the commit protocol for free: a `putRecords` batch is one
+ * lock.mdb) with a `blobs` database (content-addressed bytes under FILE_BLOB_BYTES), a
+ * `blobFiles` database (the size and checksum of each larger blob, whose bytes are a file
+ * `blobs/<ab>/<hash>` beside data.mdb: blob-files.ts) and a `records` database (JSON
+ * metadata). LMDB gives the commit protocol for free: a `putRecords` batch is one
  * transaction, and a process killed mid-transaction leaves only whole transactions.
  * Several threads and processes may open the same directory at once.
  *
@@ -9,7 +11,8 @@
  * per commit on a busy disk, several times the whole per-task budget of a large foreach.
  * The data file is flushed instead at most once per SYNC_INTERVAL_MS while there are
  * writes, and on close. A killed process loses nothing committed (the OS has the pages);
- * an OS crash can lose the last second of commits (see COMMIT-PROTOCOL.md).
+ * an OS crash can lose the last second of commits (see COMMIT-PROTOCOL.md). Blob files are
+ * flushed before LMDB records them, so a record never names a file that is not on disk.
  */
 import { accessSync, closeSync, constants, existsSync, fdatasyncSync, mkdirSync, openSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -17,6 +20,7 @@ import type { Database, RootDatabase } from "lmdb";
 import { lmdb } from "./commonjs-packages.js";
 import { ENV_VARS } from "../../src/core/config.js";
 import { DatastoreError } from "../../src/core/errors.js";
+import { BlobFiles, blobTooLarge, FILE_BLOB_BYTES, type BlobFileEntry } from "./blob-files.js";
 import { warnIfLmdbUnpatched } from "./lmdb-addon.js";
 import { checkedLmdbFileProblems } from "./lmdb-file-check.js";
 import { encodeRecord } from "./record-json.js";
@@ -71,7 +75,11 @@ export class LmdbBackend implements StorageBackend {
   readonly kind = "local";
   private readonly root: RootDatabase;
   private readonly blobs: Database<Uint8Array, string>;
+  private readonly blobFiles: Database<BlobFileEntry, string>;
+  private readonly files: BlobFiles;
   private readonly records: Database<unknown, string>;
+  /** A blob file has no size limit: artifacts are never chunked here. */
+  readonly maxBlobBytes = Number.MAX_SAFE_INTEGER;
   private syncTimer: NodeJS.Timeout | undefined;
   private flushFailure: unknown;
 
@@ -84,6 +92,8 @@ export class LmdbBackend implements StorageBackend {
       // noSubdir: false — lmdb-js would treat a directory named like "results.v2" as a file.
       this.root = open({ path: location, compression: false, noSubdir: false, noSync: true });
       this.blobs = this.root.openDB({ name: "blobs", encoding: "binary" });
+      this.blobFiles = this.root.openDB({ name: "blobFiles", encoding: "json" });
+      this.files = new BlobFiles(location);
       this.records = this.root.openDB({ name: "records", encoding: "json" });
     } catch (error) {
       if (error instanceof DatastoreError) throw error;
@@ -97,40 +107,85 @@ export class LmdbBackend implements StorageBackend {
   }
 
   async hasBlob(hash: string): Promise<boolean> {
-    return this.blobs.doesExist(hash);
+    if (this.blobs.doesExist(hash)) return true;
+    const entry = this.blobFiles.get(hash);
+    return entry !== undefined && this.files.exists(hash, entry.size);
   }
 
   async putBlob(hash: string, bytes: Uint8Array): Promise<void> {
-    if (this.blobs.doesExist(hash)) return;
-    await this.guard(() => this.blobs.put(hash, bytes));
+    if (bytes.byteLength < FILE_BLOB_BYTES) {
+      if (this.blobs.doesExist(hash)) return;
+      await this.guard(() => this.blobs.put(hash, bytes));
+      return;
+    }
+    if (await this.hasBlob(hash)) return;
+    // The file is on disk (flushed, renamed, its directory flushed) before LMDB records it.
+    const entry = await this.guard(() => this.files.write(hash, bytes));
+    await this.guard(() => this.blobFiles.put(hash, entry));
   }
 
   async getBlob(hash: string): Promise<Uint8Array | undefined> {
-    return this.blobs.get(hash);
+    const inline = this.blobs.get(hash);
+    if (inline) return inline;
+    const entry = this.blobFiles.get(hash);
+    if (!entry) return undefined;
+    const bytes = new Uint8Array(entry.size);
+    return this.files.readInto(hash, entry, bytes, 0) === undefined ? undefined : bytes;
   }
 
-  /** LMDB reads are memory-mapped and synchronous: lazy artifact getters read directly. */
-  readonly syncReads: SyncBlobReader = { readBlobTransient: (hash) => this.readBlobTransient(hash) };
+  /** LMDB reads are memory-mapped, file reads synchronous: lazy artifact getters read directly. */
+  readonly syncReads: SyncBlobReader = { readBlobInto: (hash, target, offset) => this.readBlobInto(hash, target, offset) };
 
-  /** Valid only until the next read on this thread (lmdb-js reuses the buffer). */
+  private readBlobInto(hash: string, target: Uint8Array, offset: number): number | undefined {
+    const view = this.readBlobTransient(hash);
+    if (view) {
+      if (offset + view.byteLength > target.byteLength) throw blobTooLarge(hash, view.byteLength, target.byteLength - offset);
+      target.set(view, offset);
+      return view.byteLength;
+    }
+    const entry = this.blobFiles.get(hash);
+    return entry && this.files.readInto(hash, entry, target, offset);
+  }
+
+  /** A blob held in data.mdb, valid only until the next read on this thread (lmdb-js reuses the buffer). */
   readBlobTransient(hash: string): Uint8Array | undefined {
     const view = this.blobs.getBinaryFast(hash) as (Buffer & { isGlobal?: boolean }) | undefined;
     // Small values come back in lmdb-js's shared buffer; `lastSize` says how much is this value.
     return view?.isGlobal ? view.subarray(0, (this.blobs as unknown as { lastSize: number }).lastSize) : view;
   }
 
-  /** Every blob's hash, in key order (a read snapshot: blobs written meanwhile may be missed). */
+  /** Every blob's hash in data.mdb, in key order (a read snapshot: blobs written meanwhile may be missed). */
   blobHashes(): Iterable<string> {
     this.freshSnapshot();
     return this.blobs.getKeys();
   }
 
+  /** Every blob file LMDB has recorded, with what was recorded (a read snapshot). */
+  *blobFileEntries(): Iterable<{ hash: string; entry: BlobFileEntry }> {
+    this.freshSnapshot();
+    for (const { key, value } of this.blobFiles.getRange()) yield { hash: key, entry: value };
+  }
+
+  /** The files of recorded blobs: what verify reads, and what a backup copies. */
+  get blobFileStore(): BlobFiles {
+    return this.files;
+  }
+
   /**
-   * A consistent copy (one read snapshot, free pages left out) as `dir`/data.mdb; `dir`
-   * must exist and be empty. Writers are not held up while it is made.
+   * A consistent copy (one read snapshot, free pages left out) as `dir`/data.mdb, and every
+   * blob file it records as `dir`/blobs/...; `dir` must exist and be empty. Writers are not
+   * held up while it is made. Files are copied after the snapshot: every file it records was
+   * on disk before it was recorded, so none is missing (later ones may be copied too).
    */
   async backup(dir: string): Promise<void> {
     await this.root.backup(dir, true);
+    const copies = new BlobFiles(dir);
+    let copied = 0;
+    for (const { hash } of this.blobFileEntries()) {
+      // A file already missing here is missing in the copy too, and verify says so in both.
+      if (this.files.copyTo(hash, copies)) copied++;
+    }
+    if (copied > 0) copies.syncAll();
   }
 
   /**

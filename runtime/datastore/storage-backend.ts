@@ -24,6 +24,11 @@ export interface StorageBackend {
   hasBlob(hash: string): Promise<boolean>;
   /** Stores bytes under their hash; a no-op when the blob already exists. */
   putBlob(hash: string, bytes: Uint8Array): Promise<void>;
+  /**
+   * The largest blob `putBlob` takes; larger artifacts are stored as chunks of
+   * ContentStore's CHUNK_BYTES. Absent: CHUNK_BYTES (S3, where parts are wanted anyway).
+   */
+  readonly maxBlobBytes?: number;
   /** The blob's bytes, or undefined when it does not exist. */
   getBlob(hash: string): Promise<Uint8Array | undefined>;
 
@@ -66,9 +71,11 @@ export interface StorageBackend {
 
 export interface SyncBlobReader {
   /**
-   * The blob's bytes, or undefined when it does not exist. The view may be valid only until
-   * the next read on this thread (lmdb-js reuses one buffer for small values): copy it at
-   * once. A backend that returns bytes the caller may keep satisfies this too.
+   * Copies the blob's bytes into `target` from `offset` and returns how many there were, or
+   * undefined when the blob does not exist. One copy, into memory the caller owns: a 100 MB
+   * artifact is read straight into the buffer its typed array will use.
+   * @throws DatastoreError when the blob does not fit (it and its artifact disagree) or its
+   * stored bytes are damaged (a backend that can tell: LMDB's blob files).
    */
-  readBlobTransient(hash: string): Uint8Array | undefined;
+  readBlobInto(hash: string, target: Uint8Array, offset: number): number | undefined;
 }

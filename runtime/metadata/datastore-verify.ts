@@ -1,13 +1,17 @@
 /**
  * `flowrun datastore verify` for the local datastore: the file's structure (every tree
  * page, see lmdb-file-check.ts), every blob against its hash (blobs are content-addressed,
- * so a changed byte anywhere in one shows), and every artifact a run or task refers to
- * present. It reads the whole datastore: its cost is reading every byte once.
+ * so a changed byte anywhere in one shows), in data.mdb and as files under `blobs/` (each
+ * present, of the size recorded), and every artifact a run or task refers to present. It
+ * reads the whole datastore: its cost is reading every byte once. Temporary files of blob
+ * writes and files LMDB does not record (a writer killed before it recorded them) are not
+ * problems: nothing refers to them.
  */
 import { join } from "node:path";
 import type { RunRecord, TaskRecord } from "./records.js";
 import { blobHash } from "../datastore/blob-hash.js";
 import type { ArtifactRef } from "../datastore/content-store.js";
+import { isBlobHash } from "../datastore/blob-files.js";
 import { lmdbFileProblems } from "../datastore/lmdb-file-check.js";
 import { LmdbBackend } from "../datastore/lmdb-backend.js";
 
@@ -23,6 +27,18 @@ export async function verifyLocalDatastore(location: string): Promise<string[]> 
     for (const hash of backend.blobHashes()) {
       const bytes = backend.readBlobTransient(hash);
       if (!bytes || blobHash(bytes) !== hash) problems.push(`blob ${hash}: its bytes do not match its hash (changed after it was written)`);
+    }
+    const files = backend.blobFileStore;
+    for (const { hash, entry } of backend.blobFileEntries()) {
+      if (!isBlobHash(hash)) {
+        problems.push(`blob file record ${JSON.stringify(hash)}: not a blob hash (written by something other than flowrun)`);
+        continue;
+      }
+      const file = files.path(hash);
+      const found = files.hashFile(hash);
+      if (!found) problems.push(`blob ${hash}: its file ${file} is missing`);
+      else if (found.size !== entry.size) problems.push(`blob ${hash}: its file ${file} has ${found.size} bytes where ${entry.size} were written`);
+      else if (found.hash !== hash) problems.push(`blob ${hash}: the bytes of its file ${file} do not match its hash (changed after it was written)`);
     }
     const missing = async (owner: string, refs: Record<string, ArtifactRef> | undefined) => {
       for (const [name, ref] of Object.entries(refs ?? {})) {

@@ -108,18 +108,38 @@ export function storageBackendContract(name: string, newDatastore: () => Promise
         assert.deepEqual(Buffer.from((await store.getBlob(hash))!), bytes);
       });
 
-      test("synchronous reads, where offered, give the same bytes; missing is undefined", async (t) => {
+      test("synchronous reads, where offered, copy the blob into the caller's buffer at an offset; missing is undefined", async (t) => {
         const { store, reopen } = await fresh(t);
         if (!store.syncReads) return t.skip(`${name} offers no synchronous reads: tasks prefetch instead`);
         const blobs = [new Uint8Array(0), randomBytes(10), randomBytes(3000), randomBytes(5 * MB)];
         for (const bytes of blobs) await store.putBlob(sha256(bytes), bytes);
         const reader = (await reopen()).syncReads!;
-        // Each view is compared before the next read: it may be reused by that read.
         for (const bytes of [...blobs, ...blobs.reverse()]) {
-          const view = reader.readBlobTransient(sha256(bytes));
-          assert.ok(view !== undefined && Buffer.compare(view, bytes) === 0, `${bytes.length} bytes read synchronously`);
+          const target = Buffer.alloc(bytes.length + 10, 0xee);
+          assert.equal(reader.readBlobInto(sha256(bytes), target, 3), bytes.length, `${bytes.length} bytes read`);
+          assert.equal(Buffer.compare(target.subarray(3, 3 + bytes.length), bytes), 0, `${bytes.length} bytes read synchronously`);
+          assert.ok(target.subarray(0, 3).every((b) => b === 0xee) && target.subarray(3 + bytes.length).every((b) => b === 0xee), "nothing else written");
         }
-        assert.equal(reader.readBlobTransient(sha256(Buffer.from("never stored"))), undefined);
+        assert.equal(reader.readBlobInto(sha256(Buffer.from("never stored")), Buffer.alloc(10), 0), undefined);
+      });
+
+      test("a synchronous read into a buffer too small for the blob throws a DatastoreError", async (t) => {
+        const { store } = await fresh(t);
+        if (!store.syncReads) return t.skip(`${name} offers no synchronous reads`);
+        for (const bytes of [randomBytes(100), randomBytes(5 * MB)]) {
+          await store.putBlob(sha256(bytes), bytes);
+          assert.throws(() => store.syncReads!.readBlobInto(sha256(bytes), Buffer.alloc(bytes.length), 1), DatastoreError);
+        }
+      });
+
+      test("a backend that takes blobs larger than the content store's 64 MiB chunks reads them back whole: 70 MB", async (t) => {
+        const { store, reopen } = await fresh(t);
+        if (store.maxBlobBytes === undefined) return t.skip(`${name} takes blobs up to 64 MiB: larger artifacts are chunked`);
+        assert.ok(store.maxBlobBytes >= 70 * MB);
+        const bytes = randomBytes(70 * MB);
+        const hash = sha256(bytes);
+        await store.putBlob(hash, bytes);
+        assert.equal(Buffer.compare((await (await reopen()).getBlob(hash))!, bytes), 0);
       });
     });
 
