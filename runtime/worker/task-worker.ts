@@ -180,7 +180,8 @@ async function runTask(loaded: LoadedFlow, request: TaskRequest): Promise<TaskRe
     restoreEnv(savedEnv);
     // An idle worker keeps a finished task's big buffers until V8 feels heap pressure, which
     // ArrayBuffers barely cause: collect now so the next step's workers have the memory.
-    if (loaded.content.bytesMoved > BIG_TASK_BYTES) collectGarbage();
+    // After the answer is posted, so the task's duration does not include it.
+    if (loaded.content.bytesMoved > BIG_TASK_BYTES) setImmediate(collectGarbage);
     loaded.content.release();
   }
 }

@@ -23,13 +23,13 @@ export async function run(argv: string[]): Promise<number> {
     if (existsSync(dir) && readdirSync(dir).length > 0) throw new UsageError(`${dir} is not empty`, { hint: "back up into a new or empty directory" });
     mkdirSync(dir, { recursive: true });
     await backupLocalDatastore(location, dir);
-    process.stdout.write(`backed up ${location} to ${dir}\n  restore: stop flowrun, then copy ${dir}/data.mdb over ${location}/data.mdb\n`);
+    process.stdout.write(`backed up ${location} to ${dir}\n  restore: stop flowrun, then copy ${dir}/data.mdb over ${location}/data.mdb and ${dir}/blobs/ (if there is one) into ${location}/blobs/\n`);
     return 0;
   }
   const problems = await verifyLocalDatastore(location);
   for (const problem of problems) process.stdout.write(`${problem}\n`);
   if (problems.length > 0) {
-    process.stderr.write(`flowrun: ${problems.length} problem${problems.length === 1 ? "" : "s"} in ${location}\n  hint: restore data.mdb from a backup (flowrun datastore backup DIR makes one)\n`);
+    process.stderr.write(`flowrun: ${problems.length} problem${problems.length === 1 ? "" : "s"} in ${location}\n  hint: restore data.mdb and blobs/ from a backup (flowrun datastore backup DIR makes one)\n`);
     return 2;
   }
   process.stdout.write(`${location}: no problems found\n`);
