@@ -18,7 +18,7 @@
  * source maps keep stack traces on the user's `.ts` lines.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { createRequire, isBuiltin } from "node:module";
 import { dirname, extname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -81,13 +81,23 @@ export async function compileFlow(flowFile: string, options: CompileOptions = {}
 /**
  * `node_modules/.cache/flowrun/compiled` of the nearest directory above the flow that has a
  * node_modules (where build tools keep caches; a dynamic `import(name)` in a compiled module
- * then still finds the project's packages), else flowrun's cache directory.
+ * then still finds the project's packages), else, or when that node_modules is read-only,
+ * flowrun's cache directory.
  */
 export function compiledFlowsDir(flowFile: string): string {
   for (let dir = dirname(flowFile); ; dir = dirname(dir)) {
     const modules = join(dir, "node_modules");
-    if (statSync(modules, { throwIfNoEntry: false })?.isDirectory()) return join(modules, ".cache", "flowrun", "compiled");
+    if (statSync(modules, { throwIfNoEntry: false })?.isDirectory()) return isWritable(modules) ? join(modules, ".cache", "flowrun", "compiled") : config.compiledFlowsDir();
     if (dirname(dir) === dir) return config.compiledFlowsDir();
+  }
+}
+
+function isWritable(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
   }
 }
 

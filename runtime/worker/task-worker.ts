@@ -45,7 +45,10 @@ export async function createTaskHandler(): Promise<(request: WorkerMessage) => P
     const { setup } = request;
     bound ??= bind(setup, bootMs);
     const worker = await bound;
-    if (setup.flow.url !== worker.setup.flow.url) throw new Error(`a worker bound to ${worker.setup.flow.url} was sent a task of ${setup.flow.url}`);
+    if (setup.flow.url !== worker.setup.flow.url) {
+      const error = new FlowrunError(`a worker bound to ${worker.setup.flow.url} was sent a task of ${setup.flow.url}`, { hint: "this is a bug in flowrun: please report it" });
+      return { kind: request.kind, ok: false, error: serializeError(error), logMessages: 0 };
+    }
     if (!worker.loaded) return { kind: request.kind, ok: false, error: worker.loadError!, logMessages: 0 };
     const response = await (request.kind === "parameters" ? resolveParameters(worker.loaded, request) : runTask(worker.loaded, request));
     if (!response.ok) response.error = inSourcePaths(response.error, setup.flow);
