@@ -55,4 +55,16 @@ test("the packed tarball installs into an empty project and runs a flow there", 
     `import { Flow } from "flowrun";\nconst run = await new Flow("UserHelloFlow").latestSuccessfulRun();\nconsole.log(JSON.stringify(await run.artifact("greeting")));\n`,
   );
   assert.equal(run("node", ["read.mjs"], project).trim(), JSON.stringify("hi packed"));
+
+  // The installed CLI runs compiled flows (no TypeScript loader in its workers): it compiled
+  // into the project's node_modules/.cache, and a throw in a helper module names its .ts line.
+  assert.ok(existsSync(join(project, "node_modules/.cache/flowrun/compiled/manifests")), "compiled in the project's cache");
+  writeFileSync(join(project, "fail-helper.ts"), `export function explode(): never {\n  throw new Error("exploded on purpose");\n}\n`);
+  writeFileSync(
+    join(project, "failing.ts"),
+    `import { FlowSpec, step } from "flowrun";\nimport { explode } from "./fail-helper.js";\nexport default class FailingFlow extends FlowSpec {\n  @step start() { explode(); this.next(this.end); }\n  @step end() {}\n}\n`,
+  );
+  const failed = spawnSync("npx", ["flowrun", "run", "failing.ts"], { cwd: project, encoding: "utf8" });
+  assert.equal(failed.status, 1, failed.stderr);
+  assert.match(failed.stdout + failed.stderr, new RegExp(`${join(project, "fail-helper.ts").replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:2:\\d+`), failed.stdout + failed.stderr);
 });
