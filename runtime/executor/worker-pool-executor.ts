@@ -16,7 +16,7 @@ import type { ResponseTo, WorkerMessage, WorkerRequest, WorkerSetup } from "../p
 import { TaskProcessTable } from "../task-process-table.js";
 import { endProcesses } from "./end-processes.js";
 import { PoolGate } from "./pool-gate.js";
-import { adoptFirstWorker, newWorkerPool } from "./worker-threads.js";
+import { adoptFirstWorker, destroyWorkerPool, newWorkerPool } from "./worker-threads.js";
 import type { StepRuntimeOptions, TaskExecutor } from "./task-executor.js";
 
 export interface WorkerPoolExecutorOptions {
@@ -74,7 +74,7 @@ export class WorkerPoolExecutor implements TaskExecutor {
     } finally {
       // Processes do not outlive their task, however it ended.
       await endProcesses(processes.close());
-      if (step.decorators.isolate) void pool.destroy();
+      if (step.decorators.isolate) void destroyWorkerPool(pool);
     }
   }
 
@@ -82,13 +82,13 @@ export class WorkerPoolExecutor implements TaskExecutor {
     for (const [key, pool] of this.pools) {
       if (!key.startsWith(`${step}\0`)) continue;
       this.pools.delete(key);
-      void pool.piscina.destroy();
+      void destroyWorkerPool(pool.piscina);
     }
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all([...this.pools.values()].map((pool) => pool.piscina.destroy()));
+    await Promise.all([...this.pools.values()].map((pool) => destroyWorkerPool(pool.piscina)));
     this.pools.clear();
   }
 

@@ -11,9 +11,17 @@ const BOOTSTRAP = new URL("../worker/bootstrap.mjs", import.meta.url).href;
 /** Threads of the early pool: the pool gate, not piscina, keeps it within --max-workers. */
 const EARLY_POOL_THREADS = 1024;
 
+/** Per pool: [workers loading native addons now, closing] (see runtime/worker/bootstrap.mjs). */
+const nativeLoads = new WeakMap<Piscina, Int32Array>();
+const [LOADING, CLOSING] = [0, 1];
+/** How long a closing pool waits for workers loading native addons; far more than a load takes. */
+const NATIVE_LOAD_WAIT_MS = 10_000;
+
 export function newWorkerPool(maxThreads: number, memoryMb?: number): Piscina {
-  return new Piscina({
+  const loads = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
+  const pool = new Piscina({
     filename: BOOTSTRAP,
+    workerData: { nativeLoads: loads.buffer },
     minThreads: 1,
     maxThreads,
     idleTimeout: 60_000,
@@ -27,6 +35,22 @@ export function newWorkerPool(maxThreads: number, memoryMb?: number): Piscina {
     // Workers inherit the CLI's execArgv (`--import tsx` in a checkout): they need none of it.
     execArgv: [],
   });
+  nativeLoads.set(pool, loads);
+  return pool;
+}
+
+/**
+ * Stops a pool's workers, but none while it loads a native addon: terminating a thread
+ * inside lmdb's addon initialisation aborts the whole process ("FATAL ERROR: napi_throw").
+ */
+export async function destroyWorkerPool(pool: Piscina): Promise<void> {
+  const loads = nativeLoads.get(pool);
+  if (loads) {
+    Atomics.store(loads, CLOSING, 1);
+    const giveUp = Date.now() + NATIVE_LOAD_WAIT_MS;
+    while (Atomics.load(loads, LOADING) > 0 && Date.now() < giveUp) await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  await pool.destroy();
 }
 
 let early: Piscina | undefined;
@@ -45,5 +69,6 @@ export function adoptFirstWorker(): Piscina | undefined {
 
 /** Stops the early worker if nothing adopted it (the command failed before running anything). */
 export async function stopUnusedFirstWorker(): Promise<void> {
-  await adoptFirstWorker()?.destroy();
+  const pool = adoptFirstWorker();
+  if (pool) await destroyWorkerPool(pool);
 }

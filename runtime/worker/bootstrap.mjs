@@ -7,11 +7,28 @@
 // for those.
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
+import { workerData } from "node:worker_threads";
+
+// A worker terminated while a native addon registers itself takes the whole process down
+// (lmdb's init throws into the terminating thread: "FATAL ERROR: ... napi_throw"). So the
+// addons load first, counted in the pool's shared [loading, closing] pair: a pool that
+// closes waits for the count to drop to 0 (runtime/executor/worker-threads.ts), and a worker
+// that starts once its pool is closing loads nothing and waits to be stopped.
+const [LOADING, CLOSING] = [0, 1];
+const nativeLoads = new Int32Array(workerData.nativeLoads);
+Atomics.add(nativeLoads, LOADING, 1);
+const closing = Atomics.load(nativeLoads, CLOSING) === 1;
+try {
+  if (!closing) createRequire(import.meta.url)("lmdb");
+} finally {
+  Atomics.sub(nativeLoads, LOADING, 1);
+}
+if (closing) await new Promise(() => {});
 
 let taskWorker = new URL("./task-worker.js", import.meta.url).href;
 if (existsSync(new URL("./task-worker.ts", import.meta.url))) {
-  // Before the hooks: once registered, every resolution is a round trip to their thread.
-  createRequire(import.meta.url)("lmdb");
+  // lmdb is loaded before the hooks: once they are registered, every resolution is a round
+  // trip to their thread.
   const { register } = await import("tsx/esm/api");
   register({ tsconfig: false });
   taskWorker = new URL("./task-worker.ts", import.meta.url).href;
