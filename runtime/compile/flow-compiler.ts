@@ -20,6 +20,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { createRequire, isBuiltin } from "node:module";
+import { tmpdir } from "node:os";
 import { dirname, extname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { ImportKind, Message, Plugin, PluginBuild } from "esbuild";
@@ -81,20 +82,29 @@ export async function compileFlow(flowFile: string, options: CompileOptions = {}
 /**
  * `node_modules/.cache/flowrun/compiled` of the nearest directory above the flow that has a
  * node_modules (where build tools keep caches; a dynamic `import(name)` in a compiled module
- * then still finds the project's packages), else, or when that node_modules is read-only,
- * flowrun's cache directory.
+ * then still finds the project's packages); else flowrun's cache directory; else, for a user
+ * who can write neither (another uid, a read-only home), a directory of theirs in the system's
+ * temporary directory. Workers import the compiled files, so they must be written somewhere.
  */
 export function compiledFlowsDir(flowFile: string): string {
+  const candidates = [projectCacheDir(flowFile), config.compiledFlowsDir(), join(tmpdir(), `flowrun-${process.getuid?.() ?? "user"}`, "compiled")];
+  return candidates.find((dir): dir is string => dir !== undefined && canCreate(dir)) ?? candidates.at(-1)!;
+}
+
+function projectCacheDir(flowFile: string): string | undefined {
   for (let dir = dirname(flowFile); ; dir = dirname(dir)) {
     const modules = join(dir, "node_modules");
-    if (statSync(modules, { throwIfNoEntry: false })?.isDirectory()) return isWritable(modules) ? join(modules, ".cache", "flowrun", "compiled") : config.compiledFlowsDir();
-    if (dirname(dir) === dir) return config.compiledFlowsDir();
+    if (statSync(modules, { throwIfNoEntry: false })?.isDirectory()) return join(modules, ".cache", "flowrun", "compiled");
+    if (dirname(dir) === dir) return undefined;
   }
 }
 
-function isWritable(dir: string): boolean {
+/** Whether this process can write `dir`, or create it under its nearest existing ancestor. */
+function canCreate(dir: string): boolean {
+  let existing = dir;
+  while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
   try {
-    accessSync(dir, constants.W_OK);
+    accessSync(existing, constants.W_OK);
     return true;
   } catch {
     return false;
