@@ -26,7 +26,8 @@ if (files.length === 0) {
 }
 const result = spawnSync(
   process.execPath,
-  ["--import", "tsx", "--test", "--test-concurrency=2", "--test-reporter=spec", ...files],
+  // A test still running after 10 minutes is hung: it fails, and the suite goes on.
+  ["--import", "tsx", "--test", "--test-concurrency=2", "--test-timeout=600000", "--test-reporter=spec", ...files],
   { cwd: root, stdio: "inherit" },
 );
 process.exit(result.status ?? 1);

@@ -35,6 +35,11 @@ export function newWorkerPool(maxThreads: number, memoryMb?: number): Piscina {
     // Workers inherit the CLI's execArgv (`--import tsx` in a checkout): they need none of it.
     execArgv: [],
   });
+  // The one error piscina emits here: a task aborted by @timeout whose answer was already on
+  // its way. The task has failed as timed out; its late answer is dropped, not a crash.
+  pool.on("error", (error: Error) => {
+    if (!/^Unexpected message from Worker/.test(error.message)) process.emitWarning(error);
+  });
   nativeLoads.set(pool, loads);
   return pool;
 }

@@ -13,7 +13,10 @@ import { workerData } from "node:worker_threads";
 // (lmdb's init throws into the terminating thread: "FATAL ERROR: ... napi_throw"). So the
 // addons load first, counted in the pool's shared [loading, closing] pair: a pool that
 // closes waits for the count to drop to 0 (runtime/executor/worker-threads.ts), and a worker
-// that starts once its pool is closing loads nothing and waits to be stopped.
+// that starts once its pool is closing loads nothing and ends itself. (piscina starts such
+// workers: the replacement of a worker stopped by @timeout whose exit arrives after the
+// pool was destroyed. Ending before it is ready, it is not replaced again, and nothing of it
+// keeps the process alive.)
 const [LOADING, CLOSING] = [0, 1];
 const nativeLoads = new Int32Array(workerData.nativeLoads);
 Atomics.add(nativeLoads, LOADING, 1);
@@ -23,7 +26,7 @@ try {
 } finally {
   Atomics.sub(nativeLoads, LOADING, 1);
 }
-if (closing) await new Promise(() => {});
+if (closing) process.exit(0);
 
 let taskWorker = new URL("./task-worker.js", import.meta.url).href;
 if (existsSync(new URL("./task-worker.ts", import.meta.url))) {

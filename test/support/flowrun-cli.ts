@@ -36,6 +36,13 @@ export interface CliOptions {
   env?: Record<string, string>;
 }
 
+/**
+ * A CLI still running after this long is hung, not slow (the longest flow a test runs takes
+ * well under a minute): it is killed and its test fails with what it printed, instead of
+ * holding the suite until CI's own limit.
+ */
+const HUNG_CLI_MS = 240_000;
+
 /** `flowrun ...args`, to completion. */
 export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
   const child = spawn(process.execPath, ["--import", TSX, CLI, ...args], {
@@ -48,9 +55,16 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
   let stderr = "";
   child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  const hung = setTimeout(() => {
+    stderr += `\n(test support: flowrun ${args.join(" ")} still running after ${HUNG_CLI_MS / 1000} s; killed)\n`;
+    child.kill("SIGKILL");
+  }, HUNG_CLI_MS);
   return new Promise((resolve, reject) => {
     child.on("error", reject);
-    child.on("close", (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr }));
+    child.on("close", (code, signal) => {
+      clearTimeout(hung);
+      resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
+    });
   });
 }
 
