@@ -13,6 +13,7 @@ export {
 } from "./core/flow/decorators.js";
 export { Parameter, IncludeFile, JSONType } from "./core/flow/parameters.js";
 export { current } from "./core/flow/current.js";
+export type { FileRef, FileSource, PutFileOptions, TaskFiles } from "./core/flow/files.js";
 export {
   FlowrunError, UsageError, FlowDefinitionError, ParameterError, ArtifactError, TransitionError,
   NotFoundError, DatastoreError, DatastoreWriteError, EnvironmentError, TaskFailedError, TagError,

@@ -17,15 +17,24 @@
  * write of the datastore; it is reported once as a process warning.
  */
 import { randomBytes } from "node:crypto";
-import { access, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { access, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { blobHash } from "./blob-hash.js";
+import { hashFile } from "./file-digest.js";
+import { ENV_VARS } from "../../src/core/config.js";
+import { DatastoreError } from "../../src/core/errors.js";
+import { processExists } from "./process-exists.js";
 
 /** Only names that are SHA-256 hashes are cached: anything else could neither be checked nor be a safe file name. */
 const BLOB_HASH = /^[0-9a-f]{64}$/;
 
+/** How often a task waiting for another's download of a file looks again. */
+const LOCK_POLL_MS = 100;
+
 export class BlobCache {
   private warned = false;
+  /** Files checked whole by `verifiedFile` in this process, as `hash:inode:size:mtime`. */
+  private readonly checked = new Set<string>();
 
   constructor(readonly dir: string) {}
 
@@ -54,6 +63,80 @@ export class BlobCache {
     return undefined;
   }
 
+  /**
+   * The cached copy of a stored file (`current.files` on S3), checked against its hash once
+   * per process while it stays the same file; undefined on a miss, or when the copy no
+   * longer matches (then removed, with a warning, so the caller downloads it again).
+   */
+  async verifiedFile(hash: string, size: number): Promise<string | undefined> {
+    const path = this.path(hash);
+    const found = path && (await stat(path).catch(() => undefined));
+    if (!path || !found) return undefined;
+    const identity = `${hash}:${found.ino}:${found.size}:${found.mtimeMs}`;
+    if (this.checked.has(identity)) return path;
+    if (found.size === size && (await hashFile(path)).hash === hash) {
+      this.checked.add(identity);
+      return path;
+    }
+    await rm(path, { force: true }).catch(() => {});
+    process.emitWarning(`flowrun: cached file ${path} did not match its hash (changed on disk): removed, downloading it again`);
+    return undefined;
+  }
+
+  /**
+   * The cached copy of a stored file, downloaded by `download(temp)` when missing; once for
+   * the machine: the splits of a foreach asking at the same moment (threads or processes)
+   * wait for the one that holds `<hash>.lock` instead of each downloading the file. A lock
+   * whose process is gone is taken over. Undefined when `download` finds nothing.
+   */
+  async fileOnce(hash: string, size: number, download: (temp: string) => Promise<boolean>): Promise<string | undefined> {
+    const path = this.path(hash);
+    if (!path) return undefined;
+    const lock = `${path}.lock`;
+    for (;;) {
+      const cached = await this.verifiedFile(hash, size);
+      if (cached) return cached;
+      await mkdir(join(this.dir, hash.slice(0, 2)), { recursive: true });
+      const owner = await writeFile(lock, String(process.pid), { flag: "wx" }).then(() => true, (error: NodeJS.ErrnoException) => {
+        if (error.code !== "EEXIST") throw error;
+        return false;
+      });
+      if (owner) {
+        const temp = await this.tempFile();
+        try {
+          return (await download(temp)) ? ((await this.adopt(temp, hash)) ?? unwritable(this.dir)) : undefined;
+        } finally {
+          await rm(temp, { force: true });
+          await rm(lock, { force: true });
+        }
+      }
+      const holder = Number(await readFile(lock, "utf8").catch(() => ""));
+      if (holder && !processExists(holder)) await rm(lock, { force: true });
+      else await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
+    }
+  }
+
+  /** A new temporary file name in the cache, for a download or a spool later `adopt`ed (or removed). */
+  async tempFile(): Promise<string> {
+    const dir = join(this.dir, "tmp");
+    await mkdir(dir, { recursive: true });
+    return join(dir, `${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
+  }
+
+  /** Renames a complete temporary file, whose bytes hash to `hash`, into place; its path, or undefined if that failed (temp removed). */
+  async adopt(temp: string, hash: string): Promise<string | undefined> {
+    const path = this.path(hash);
+    try {
+      if (!path) throw new Error(`invalid hash ${hash}`);
+      await mkdir(join(this.dir, hash.slice(0, 2)), { recursive: true });
+      await rename(temp, path);
+      return path;
+    } catch {
+      await rm(temp, { force: true }).catch(() => {});
+      return undefined;
+    }
+  }
+
   /** Stores `bytes` as the content of `hash`; best effort, never throws. */
   async put(hash: string, bytes: Uint8Array): Promise<void> {
     const path = this.path(hash);
@@ -72,4 +155,8 @@ export class BlobCache {
       }
     }
   }
+}
+
+function unwritable(dir: string): never {
+  throw new DatastoreError(`cannot write the file cache ${dir}`, { hint: `make it writable, or set ${ENV_VARS.blobCache.name} to a writable directory` });
 }

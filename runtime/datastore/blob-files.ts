@@ -24,8 +24,9 @@ import {
   rmSync, statSync, writeSync,
 } from "node:fs";
 import { dirname, join } from "node:path";
-import * as zlib from "node:zlib";
 import { DatastoreError } from "../../src/core/errors.js";
+import { asBytes, crc32, filePieces } from "./file-digest.js";
+import { processExists } from "./process-exists.js";
 
 /** Blobs this size and larger are files. Measured here: at 4 MiB a file (with its fsyncs) is written in 2/3 of LMDB's time, at 64 MiB 3/5; at 1 MiB they tie. */
 export const FILE_BLOB_BYTES = 4 * 1024 * 1024;
@@ -44,10 +45,7 @@ const FLUSH_EVERY_BYTES = 16 * 1024 * 1024;
 /** A temporary file of a dead process is removed once it is this old (a pid seen from another pid namespace may look dead). */
 const STALE_TEMP_MS = 10 * 60 * 1000;
 const BLOB_HASH = /^[0-9a-f]{64}$/;
-const TEMP_NAME = /^[0-9a-f]{64}\.(\d+)\.[0-9a-f]+\.tmp$/;
-
-/** zlib.crc32 is in Node from 20.15 and 22.2; without it reads check the SHA-256 instead. */
-const crc32 = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
+const TEMP_NAME = /^(?:[0-9a-f]{64}|stream)\.(\d+)\.[0-9a-f]+\.tmp$/;
 
 /** What LMDB records about a blob file, written once the file is durable. */
 export interface BlobFileEntry {
@@ -62,6 +60,8 @@ export class BlobFiles {
   private tempsSwept = false;
   /** The buffer every read and write goes through (PIECE_BYTES), made on first use. */
   private scratch: Buffer | undefined;
+  /** Files checked whole by `verified` in this process, as `hash:inode:size:mtime`: a file replaced or touched since is checked again. */
+  private readonly checked = new Set<string>();
 
   constructor(datastore: string) {
     this.dir = join(datastore, "blobs");
@@ -121,6 +121,80 @@ export class BlobFiles {
       rmSync(temp, { force: true });
       throw error;
     }
+  }
+
+  /**
+   * Streams bytes of unknown content into a file named by their SHA-256 (`current.files`),
+   * made read-only: it is the datastore's copy, and `files.path()` hands out its path. When
+   * `isStored` says the datastore has those bytes already, the new copy is dropped.
+   */
+  async writeStream(chunks: AsyncIterable<Uint8Array | string>, isStored: (hash: string, size: number) => boolean): Promise<{ hash: string; entry: BlobFileEntry; added: boolean }> {
+    ensureDirectory(this.tempDir);
+    this.sweepTemps();
+    const temp = join(this.tempDir, `stream.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+    const fd = openSync(temp, "wx", 0o444);
+    let open = true;
+    let flushing: Promise<void> | undefined;
+    try {
+      const digest = createHash("sha256");
+      let crc = 0;
+      let size = 0;
+      for await (const chunk of asBytes(chunks)) {
+        digest.update(chunk);
+        if (crc32) crc = crc32(chunk, crc);
+        for (let at = 0; at < chunk.byteLength; ) at += writeSync(fd, chunk, at, chunk.byteLength - at, size + at);
+        if (Math.floor((size + chunk.byteLength) / FLUSH_EVERY_BYTES) > Math.floor(size / FLUSH_EVERY_BYTES)) {
+          await flushing;
+          flushing = datasync(fd);
+        }
+        size += chunk.byteLength;
+      }
+      await flushing;
+      flushing = undefined;
+      fdatasyncSync(fd);
+      open = false;
+      closeSync(fd);
+      const hash = digest.digest("hex");
+      const entry: BlobFileEntry = { size, ...(crc32 && { crc32: crc }) };
+      if (isStored(hash, size)) {
+        rmSync(temp, { force: true });
+        return { hash, entry, added: false };
+      }
+      const path = this.path(hash);
+      ensureDirectory(dirname(path));
+      renameSync(temp, path);
+      syncDirectory(dirname(path));
+      return { hash, entry, added: true };
+    } catch (error) {
+      await flushing?.catch(() => {});
+      if (open) closeSync(fd);
+      rmSync(temp, { force: true });
+      throw error;
+    }
+  }
+
+  /**
+   * The blob's file path once its bytes are checked against `entry` (CRC-32, or the SHA-256
+   * without it), read in chunks; once per process while the file stays the same. Undefined
+   * when the file is gone; a DatastoreError naming the file when it does not match.
+   */
+  async verified(hash: string, entry: BlobFileEntry): Promise<string | undefined> {
+    const path = this.path(hash);
+    const stat = statSync(path, { throwIfNoEntry: false });
+    if (!stat) return undefined;
+    const identity = `${hash}:${stat.ino}:${stat.size}:${stat.mtimeMs}`;
+    if (this.checked.has(identity)) return path;
+    if (stat.size !== entry.size) throw damaged(path, `has ${stat.size} bytes where ${entry.size} were written`);
+    const check = crc32 && entry.crc32 !== undefined ? crc32 : undefined;
+    const digest = check ? undefined : createHash("sha256");
+    let crc = 0;
+    for await (const chunk of filePieces(path)) {
+      if (check) crc = check(chunk, crc);
+      else digest!.update(chunk);
+    }
+    if (check ? crc !== entry.crc32 : digest!.digest("hex") !== hash) throw damaged(path, "changed after it was written (its checksum does not match)");
+    this.checked.add(identity);
+    return path;
   }
 
   /**
@@ -281,14 +355,5 @@ function syncDirectory(dir: string): void {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
-  }
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as { code?: string }).code === "EPERM";
   }
 }

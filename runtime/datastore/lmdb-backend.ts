@@ -23,6 +23,7 @@ import { DatastoreError } from "../../src/core/errors.js";
 import { BlobFiles, blobTooLarge, FILE_BLOB_BYTES, type BlobFileEntry } from "./blob-files.js";
 import { warnIfLmdbUnpatched } from "./lmdb-addon.js";
 import { checkedLmdbFileProblems } from "./lmdb-file-check.js";
+import { filePieces, type FileBytes, type StoredFile } from "./file-digest.js";
 import { encodeRecord } from "./record-json.js";
 import type { StorageBackend, SyncBlobReader } from "./storage-backend.js";
 import { localWriteFailure } from "./write-failure.js";
@@ -131,6 +132,20 @@ export class LmdbBackend implements StorageBackend {
     if (!entry) return undefined;
     const bytes = new Uint8Array(entry.size);
     return this.files.readInto(hash, entry, bytes, 0) === undefined ? undefined : bytes;
+  }
+
+  /** A streamed file is a blob file like a large artifact's: verify and backup treat both alike. */
+  async putFile(source: FileBytes): Promise<StoredFile> {
+    const chunks = "path" in source ? filePieces(source.path) : source.stream;
+    const { hash, entry, added } = await this.guard(() => this.files.writeStream(chunks, (hash, size) => this.blobFiles.get(hash)?.size === size && this.files.exists(hash, size)));
+    if (added) await this.guard(() => this.blobFiles.put(hash, entry));
+    return { hash, size: entry.size };
+  }
+
+  async localFile(hash: string, size: number): Promise<string | undefined> {
+    this.freshSnapshot();
+    const entry = this.blobFiles.get(hash);
+    return entry?.size === size ? this.files.verified(hash, entry) : undefined;
   }
 
   /** LMDB reads are memory-mapped, file reads synchronous: lazy artifact getters read directly. */

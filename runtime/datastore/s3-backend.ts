@@ -11,10 +11,13 @@
  * do not pay for it. Credentials, region, profile and endpoint come from the standard AWS
  * chain, read by the SDK itself; only the region gets a default (us-east-1).
  */
+import { createHash } from "node:crypto";
+import { open, rm } from "node:fs/promises";
 import type * as S3 from "@aws-sdk/client-s3";
 import { DatastoreError } from "../../src/core/errors.js";
 import { BlobCache } from "./blob-cache.js";
 import { config as flowrunConfig } from "../../src/core/config.js";
+import { hashFile, spoolToFile, type FileBytes, type StoredFile } from "./file-digest.js";
 import { encodeRecord } from "./record-json.js";
 import { bodyFailure, notJsonRecord, parseS3Root, readS3Settings, retrying, toDatastoreError, type S3Root, type S3Settings } from "./s3-errors.js";
 import type { StorageBackend } from "./storage-backend.js";
@@ -152,7 +155,7 @@ class S3Backend implements StorageBackend {
       // A HEAD costs one round trip; re-uploading an unchanged 1 GB artifact costs far more.
       if (!(await this.hasBlob(hash))) {
         const key = this.blobKey(hash);
-        if (bytes.length > PART_SIZE) await this.putMultipart(key, bytes);
+        if (bytes.length > PART_SIZE) await this.putMultipart(key, bytes.length, async (start, end) => bytes.subarray(start, end));
         else await this.call("PutObject", key, () => this.client.send(new this.sdk.PutObjectCommand({ Bucket: this.root.bucket, Key: key, Body: bytes })));
       }
     } catch (error) {
@@ -163,11 +166,129 @@ class S3Backend implements StorageBackend {
   }
 
   /**
-   * Parts are views of `bytes` (no copies). On any failure the upload is aborted; if even
-   * that fails (endpoint gone), the parts stay invisible until a lifecycle rule
-   * (AbortIncompleteMultipartUpload) removes them: no reader ever sees a partial blob.
+   * A streamed file (`current.files`): hashed first (a stream is spooled to the local cache
+   * on the way), so bytes the bucket has already cost one HEAD and no upload; then uploaded
+   * in parts read from the local file, TRANSFER_CONCURRENCY x PART_SIZE in memory at most.
    */
-  private async putMultipart(key: string, bytes: Uint8Array): Promise<void> {
+  async putFile(source: FileBytes): Promise<StoredFile> {
+    let spool: string | undefined;
+    try {
+      let stored: StoredFile;
+      if ("path" in source) {
+        stored = await hashFile(source.path);
+      } else {
+        spool = await this.cache.tempFile();
+        stored = await spoolToFile(source.stream, spool);
+      }
+      const path = spool ?? (source as { path: string }).path;
+      if (!(await this.hasBlob(stored.hash))) await this.uploadFile(this.blobKey(stored.hash), path, stored);
+      // Write-through, as for blobs: the next step on this machine reads it from here.
+      if (spool && (await this.cache.adopt(spool, stored.hash))) spool = undefined;
+      return stored;
+    } catch (error) {
+      throw asWriteFailure(error);
+    } finally {
+      if (spool) await rm(spool, { force: true });
+    }
+  }
+
+  /**
+   * Uploads a local file's bytes as `key`, hashing the parts as they are read (in order):
+   * a file changed since it was hashed is refused before the upload completes.
+   */
+  private async uploadFile(key: string, path: string, expected: StoredFile): Promise<void> {
+    const file = await open(path, "r");
+    try {
+      const digest = createHash("sha256");
+      const reads = new Slots(1); // FIFO: parts are read, and hashed, in order
+      // A part's buffer is reused once it is uploaded: a new one per part would leave GBs of garbage outside V8's heap.
+      const free: Buffer[] = [];
+      const readPart = async (start: number, end: number): Promise<Uint8Array> => {
+        await reads.acquire();
+        try {
+          const buffer = free.pop() ?? Buffer.allocUnsafeSlow(Math.max(PART_SIZE, end - start));
+          const part = buffer.subarray(0, end - start);
+          for (let at = 0; at < part.length; ) {
+            const { bytesRead } = await file.read(part, at, part.length - at, start + at);
+            if (bytesRead === 0) break;
+            at += bytesRead;
+          }
+          digest.update(part);
+          return part;
+        } finally {
+          reads.release();
+        }
+      };
+      const unchanged = () => {
+        if (digest.digest("hex") !== expected.hash) throw new DatastoreError(`${path} changed while it was uploaded`, { hint: "put a file nothing else writes to, or put a copy of it" });
+      };
+      const uploaded = (part: Uint8Array) => free.push(Buffer.from(part.buffer));
+      if (expected.size > PART_SIZE) return await this.putMultipart(key, expected.size, readPart, unchanged, uploaded);
+      const Body = await readPart(0, expected.size);
+      unchanged();
+      await this.call("PutObject", key, () => this.client.send(new this.sdk.PutObjectCommand({ Bucket: this.root.bucket, Key: key, Body })));
+    } finally {
+      await file.close();
+    }
+  }
+
+  async localFile(hash: string, size: number): Promise<string | undefined> {
+    const key = this.blobKey(hash);
+    return this.cache.fileOnce(hash, size, async (temp) => {
+      const head = await this.callOrMissing("HeadObject", key, () => this.client.send(new this.sdk.HeadObjectCommand({ Bucket: this.root.bucket, Key: key })));
+      if (!head || head.ContentLength !== size) return false;
+      await this.downloadFile(key, size, temp);
+      if ((await hashFile(temp)).hash !== hash) {
+        throw new DatastoreError(`${this.location}/blobs/${hash.slice(0, 2)}/${hash} is damaged: its bytes do not match their hash`, {
+          hint: "restore the object from a backup or a bucket version, or re-run the step that put it",
+        });
+      }
+      return true;
+    });
+  }
+
+  /** Ranged GETs of PART_SIZE, TRANSFER_CONCURRENCY at a time, each written to the file at its offset as it arrives. */
+  private async downloadFile(key: string, size: number, target: string): Promise<void> {
+    const file = await open(target, "w");
+    try {
+      const Bucket = this.root.bucket;
+      await inParallel(Math.ceil(size / PART_SIZE), TRANSFER_CONCURRENCY, (i) =>
+        this.call("GetObject", key, async () => {
+          const start = i * PART_SIZE;
+          const end = Math.min(size, start + PART_SIZE);
+          const response = await this.client.send(new this.sdk.GetObjectCommand({ Bucket, Key: key, Range: `bytes=${start}-${end - 1}` }));
+          let at = start;
+          try {
+            for await (const chunk of response.Body as AsyncIterable<Uint8Array>) {
+              if (at + chunk.length > end) throw new Error(`S3 sent more than the ${end - start} bytes asked for`);
+              await file.write(chunk, 0, chunk.length, at);
+              at += chunk.length;
+            }
+            if (at !== end) throw new Error(`S3 sent ${at - start} of ${end - start} bytes`);
+          } catch (error) {
+            throw bodyFailure(error);
+          }
+        }),
+      );
+    } finally {
+      await file.close();
+    }
+  }
+
+  /**
+   * Parts come from `readPart` (views of a buffer, or reads of a file). On any failure the
+   * upload is aborted; if even that fails (endpoint gone), the parts stay invisible until a
+   * lifecycle rule (AbortIncompleteMultipartUpload) removes them: no reader ever sees a
+   * partial blob. `beforeComplete` may still refuse the upload; `uploaded` gets each part
+   * back once it is sent.
+   */
+  private async putMultipart(
+    key: string,
+    size: number,
+    readPart: (start: number, end: number) => Promise<Uint8Array>,
+    beforeComplete?: () => void,
+    uploaded?: (part: Uint8Array) => void,
+  ): Promise<void> {
     const { sdk, client } = this;
     const Bucket = this.root.bucket;
     // With checksums on (the SDK default), real S3 wants the algorithm declared at creation
@@ -177,16 +298,18 @@ class S3Backend implements StorageBackend {
       client.send(new sdk.CreateMultipartUploadCommand({ Bucket, Key: key, ChecksumAlgorithm: checksum })),
     );
     const UploadId = created.UploadId!;
-    const partSize = Math.max(PART_SIZE, Math.ceil(bytes.length / 10_000)); // S3 allows 10,000 parts
+    const partSize = Math.max(PART_SIZE, Math.ceil(size / 10_000)); // S3 allows 10,000 parts
     try {
-      const parts = await inParallel(Math.ceil(bytes.length / partSize), TRANSFER_CONCURRENCY, async (i) => {
-        const Body = bytes.subarray(i * partSize, Math.min(bytes.length, (i + 1) * partSize));
+      const parts = await inParallel(Math.ceil(size / partSize), TRANSFER_CONCURRENCY, async (i) => {
+        const Body = await readPart(i * partSize, Math.min(size, (i + 1) * partSize));
         const part = await this.call("UploadPart", key, () =>
           client.send(new sdk.UploadPartCommand({ Bucket, Key: key, UploadId, PartNumber: i + 1, Body, ChecksumAlgorithm: checksum })),
         );
+        uploaded?.(Body);
         const { ETag, ChecksumCRC32, ChecksumCRC32C, ChecksumCRC64NVME, ChecksumSHA1, ChecksumSHA256 } = part;
         return { PartNumber: i + 1, ETag, ChecksumCRC32, ChecksumCRC32C, ChecksumCRC64NVME, ChecksumSHA1, ChecksumSHA256 };
       });
+      beforeComplete?.();
       await this.call("CompleteMultipartUpload", key, () =>
         client.send(new sdk.CompleteMultipartUploadCommand({ Bucket, Key: key, UploadId, MultipartUpload: { Parts: parts } })),
       );

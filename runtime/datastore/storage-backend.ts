@@ -15,6 +15,8 @@
  *
  * test/support/storage-backend-contract.ts checks every promise made here, on every backend.
  */
+import type { FileBytes, StoredFile } from "./file-digest.js";
+
 export interface StorageBackend {
   /** `local` or `s3`: shown to users, never branched on by callers. */
   readonly kind: string;
@@ -31,6 +33,20 @@ export interface StorageBackend {
   readonly maxBlobBytes?: number;
   /** The blob's bytes, or undefined when it does not exist. */
   getBlob(hash: string): Promise<Uint8Array | undefined>;
+
+  /**
+   * Stores a file's bytes as they stream in (`current.files`), named like a blob by their
+   * SHA-256 and never whole in memory. Bytes the datastore has already are not stored (on
+   * S3: not uploaded) again.
+   */
+  putFile(source: FileBytes): Promise<StoredFile>;
+  /**
+   * A local file holding a stored file's bytes, checked against their hash: on disk, the
+   * datastore's own read-only copy; on S3, a cached download. Undefined when the datastore
+   * does not have it (or has it with another size).
+   * @throws DatastoreError when the stored bytes are damaged.
+   */
+  localFile(hash: string, size: number): Promise<string | undefined>;
 
   /** @throws DatastoreError naming the record when a value is not JSON-serialisable (nothing written). */
   putRecords(records: ReadonlyArray<{ key: string; value: unknown }>): Promise<void>;

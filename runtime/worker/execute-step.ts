@@ -101,12 +101,23 @@ export async function executeStep(loaded: LoadedFlow, request: TaskRequest, logs
   }
 
   const artifacts = await slots.collect(flow, initial);
+  for (const [name, ref] of Object.entries(artifacts)) {
+    if (ref.size >= LARGE_ARTIFACT_BYTES && inputArtifacts[name]?.hash !== ref.hash) publishTaskLog(logs, "stderr", largeArtifactNote(name, ref.size));
+  }
   const result: StepResult = { kind: "task", ok: true, artifacts, next: binding.next ?? null };
   const next = binding.next;
   if (next?.foreach) result.foreachElements = await splitForeach(loaded, flow, next.foreach, request.maxNumSplits, pathspec);
   if (next?.condition) result.chosen = chooseCase(flow, next, pathspec);
   result.timing = { inputsMs: bodyStarted - started, bodyMs: bodyEnded - bodyStarted, saveMs: performance.now() - bodyEnded };
   return result;
+}
+
+/** An artifact this large is serialised whole in memory, where `current.files` would stream it. */
+const LARGE_ARTIFACT_BYTES = 1024 ** 3;
+
+function largeArtifactNote(name: string, size: number): string {
+  return `note: artifact '${name}' is ${(size / 1024 ** 3).toFixed(1)} GB, serialised whole in memory on every write and read; ` +
+    `for data this size, \`this.${name} = await current.files.put(path)\` streams it into the datastore instead (README: "Large data")\n`;
 }
 
 /**

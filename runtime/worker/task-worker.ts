@@ -8,11 +8,13 @@ import { runInNewContext } from "node:vm";
 import { FlowDefinitionError, FlowrunError, serializeError, type SerializedError } from "../../src/core/errors.js";
 import { setCurrentState } from "../../src/core/flow/current.js";
 import { setTaskDatastore } from "../../src/core/datastore-config.js";
+import { setTaskFiles } from "../../src/core/flow/files.js";
 import { isFlowClass, type FlowSpec } from "../../src/core/flow/flowspec.js";
 import { frameLocation, userFrames } from "../../src/core/user-frames.js";
 import { classMetadata, flowOptionsOf, stepsOf } from "../../src/core/flow/registry.js";
 import { declaredParameters, resolveParameterValues } from "../../src/core/flow/parameter-values.js";
 import { ContentStore, type ArtifactRef } from "../datastore/content-store.js";
+import { FileStore } from "../datastore/file-store.js";
 import { openBackend } from "../datastore/open-backend.js";
 import { MetadataStore } from "../metadata/metadata-store.js";
 import { FLOW_API_URL, sourcePathsIn, type CompiledFlow } from "../compile/compiled-paths.js";
@@ -72,6 +74,7 @@ async function bind(setup: WorkerSetup, bootMs: number): Promise<BoundWorker> {
   setTaskDatastore(setup.datastore);
   try {
     const backend = await openBackend(setup.datastore);
+    setTaskFiles(new FileStore(backend));
     const module = await importFlow(setup.flow);
     const boot = { bootMs, importMs: performance.now() - started };
     const flowClass = findFlowClass(module, setup.flow.file);

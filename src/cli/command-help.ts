@@ -74,10 +74,14 @@ A failed attempt's stderr ends with its error.
 
 ${READ_OPTIONS}`,
   dump: `Usage: flowrun dump Flow/runId[/step[/taskId]] [--artifact NAME] [--json] [options]
+       flowrun dump Flow/runId[/step[/taskId]] --file NAME [--out PATH] [options]
 
 Prints the artifacts of a run's end step, of a step's tasks or of one task.
   --artifact NAME                only this artifact, whole
   --json                         as JSON
+  --file NAME                    the bytes of a file the task put (current.files.put): NAME is
+                                 the artifact holding its FileRef, or the name it was put with
+  --out PATH                     write the file there (default: standard output)
 
 ${READ_OPTIONS}`,
   tag: `Usage: flowrun tag add|remove Flow/runId TAG... [options]

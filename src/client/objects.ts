@@ -3,7 +3,9 @@
  * or an S3 datastore. Objects are snapshots of the metadata when they were read; artifact
  * values load only when asked for.
  */
+import type { Readable } from "node:stream";
 import { NotFoundError } from "../core/errors.js";
+import { isFileRef, type FileRef } from "../core/flow/files.js";
 import type { LogStream } from "../../runtime/metadata/metadata-store.js";
 import type { ObservedRunStatus, RunRecord, TaskException, TaskRecord } from "../../runtime/metadata/records.js";
 import { observedStatus } from "../../runtime/metadata/run-liveness.js";
@@ -222,6 +224,9 @@ function compareStacks(a: TaskRecord, b: TaskRecord): number {
   return 0;
 }
 
+/** Artifacts up to this size are read when looking for a FileRef by the name it was put with. */
+const FILE_REF_SCAN_BYTES = 64 * 1024;
+
 export class Task {
   private readonly record: TaskRecord;
   readonly successful: boolean;
@@ -296,6 +301,46 @@ export class Task {
     const names = this.artifactNames();
     const values = await Promise.all(names.map((n) => this.artifact(n)));
     return Object.fromEntries(names.map((n, i) => [n, values[i]]));
+  }
+
+  /**
+   * A local path with the bytes of a file a step put (`current.files.put`), checked against
+   * their hash: `file` is the FileRef (an artifact's value, of this task or any other run in
+   * the same datastore), the name of an artifact holding one, or the name it was put with.
+   * On S3 the file is downloaded once into the machine's cache.
+   */
+  async file(file: FileRef | string): Promise<string> {
+    return this.store.files.path(typeof file === "string" ? await this.fileRef(file) : file);
+  }
+
+  /** The bytes of a file a step put, as a stream (see `file`). */
+  async openFile(file: FileRef | string): Promise<Readable> {
+    return this.store.files.open(typeof file === "string" ? await this.fileRef(file) : file);
+  }
+
+  /** The FileRef named `name`: an artifact holding one, else one the task keeps (alone or in an array) put under that name. */
+  private async fileRef(name: string): Promise<FileRef> {
+    const artifacts = this.record.artifacts ?? {};
+    if (Object.hasOwn(artifacts, name)) {
+      const value = await this.artifact(name);
+      if (isFileRef(value)) return value;
+      throw new NotFoundError(`artifact '${name}' is not a file (a FileRef from current.files.put)`, { where: this.pathspec, hint: `its files: ${(await this.fileRefs()).map((ref) => ref.name).join(", ") || "none"}` });
+    }
+    const refs = await this.fileRefs();
+    const found = refs.find((ref) => ref.name === name);
+    if (found) return found;
+    throw new NotFoundError(`the task has no file '${name}'`, { where: this.pathspec, hint: refs.length ? `its files: ${refs.map((ref) => ref.name).join(", ")}` : "the task keeps no FileRef artifact" });
+  }
+
+  /** The FileRefs among the task's small artifacts (a ref is ~150 bytes: large artifacts are not read for this). */
+  private async fileRefs(): Promise<FileRef[]> {
+    const refs: FileRef[] = [];
+    for (const [name, ref] of Object.entries(this.record.artifacts ?? {})) {
+      if (ref.size > FILE_REF_SCAN_BYTES) continue;
+      const value = await this.artifact(name);
+      for (const item of Array.isArray(value) ? value : [value]) if (isFileRef(item)) refs.push(item);
+    }
+    return refs;
   }
 
   /** What the task printed; `attempt` reads an earlier attempt's (a failed attempt's ends with its error). */

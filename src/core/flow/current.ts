@@ -2,6 +2,7 @@
  * `current`: what the running task knows about itself. The runtime fills a state object
  * under a global symbol before each task (one task runs at a time in a worker thread).
  */
+import { taskFiles, type TaskFiles } from "./files.js";
 import { TASK_STATE } from "./registry.js";
 
 export interface CurrentState {
@@ -57,4 +58,9 @@ export const current = {
   get parameterNames(): readonly string[] { return state().parameterNames; },
   get tags(): readonly string[] { return state().tags; },
   get systemTags(): readonly string[] { return state().systemTags; },
+  /** Files too big for an artifact: `const ref = await current.files.put(path)`, then `await current.files.path(ref)` downstream. */
+  get files(): TaskFiles {
+    state();
+    return taskFiles();
+  },
 };
