@@ -10,6 +10,9 @@
  */
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, test, type TestContext } from "node:test";
 import { DatastoreError, DatastoreWriteError } from "../../src/core/errors.js";
 import type { StorageBackend } from "../../runtime/datastore/storage-backend.js";
@@ -140,6 +143,39 @@ export function storageBackendContract(name: string, newDatastore: () => Promise
         const hash = sha256(bytes);
         await store.putBlob(hash, bytes);
         assert.equal(Buffer.compare((await (await reopen()).getBlob(hash))!, bytes), 0);
+      });
+    });
+
+    describe("files (current.files)", () => {
+      /** A file of `bytes` in a fresh temporary directory. */
+      function localFile(t: TestContext, bytes: Uint8Array): string {
+        const dir = mkdtempSync(join(tmpdir(), "flowrun-contract-file-"));
+        t.after(() => rmSync(dir, { recursive: true, force: true }));
+        writeFileSync(join(dir, "data.bin"), bytes);
+        return join(dir, "data.bin");
+      }
+
+      test("a path or a stream put comes back by hash as a local file with the same bytes, from another backend too: empty, 1 KB, 20 MB", async (t) => {
+        const { store, reopen } = await fresh(t);
+        for (const bytes of [new Uint8Array(0), randomBytes(1000), randomBytes(20 * MB)]) {
+          const expected = { hash: sha256(bytes), size: bytes.length };
+          assert.deepEqual(await store.putFile({ path: localFile(t, bytes) }), expected);
+          const stream = (async function* () {
+            for (let at = 0; at < bytes.length; at += 3 * MB) yield bytes.subarray(at, at + 3 * MB);
+          })();
+          assert.deepEqual(await store.putFile({ stream }), expected, "a stream of the same bytes is the same file");
+          const path = await (await reopen()).localFile(expected.hash, expected.size);
+          assert.ok(path, `${bytes.length} bytes found`);
+          assert.equal(Buffer.compare(readFileSync(path), bytes), 0, `${bytes.length} bytes back exactly`);
+        }
+      });
+
+      test("a file the datastore lacks, or asked for with another size, is undefined", async (t) => {
+        const { store } = await fresh(t);
+        const bytes = randomBytes(100);
+        await store.putFile({ path: localFile(t, bytes) });
+        assert.equal(await store.localFile(sha256(Buffer.from("never put")), 9), undefined);
+        assert.equal(await store.localFile(sha256(bytes), 99), undefined);
       });
     });
 
