@@ -8,10 +8,11 @@ import { artifactMeasurements } from "./artifact-measurements.js";
 import { blobCacheMeasurements } from "./blob-cache-measurements.js";
 import { checkMeasurements } from "./check-measurements.js";
 import type { Measurement } from "./context.js";
+import { fileMeasurements } from "./file-measurements.js";
 import { flowMeasurements } from "./flow-measurements.js";
 import { s3Measurements } from "./s3-measurements.js";
 
 export type { BenchContext, Measurement } from "./context.js";
 export { printTable, type BenchRow, type BenchTarget } from "./table.js";
 
-export const measurements: Measurement[] = [...checkMeasurements, ...flowMeasurements, ...artifactMeasurements, ...s3Measurements, ...blobCacheMeasurements, ...arxivMeasurements];
+export const measurements: Measurement[] = [...checkMeasurements, ...flowMeasurements, ...artifactMeasurements, ...s3Measurements, ...fileMeasurements, ...blobCacheMeasurements, ...arxivMeasurements];
