@@ -236,6 +236,15 @@ describe("current.files.put takes", () => {
     assert.equal(await sha256(await files.path(refs[3]!)), small.hash);
   });
 
+  test("a stream that fails midway: put fails with the stream's own error, and leaves no file behind", async () => {
+    const failing = (async function* () {
+      yield randomBytes(1000);
+      throw new Error("the network went away");
+    })();
+    await assert.rejects(files.put(failing), (error: Error) => error.message === "the network went away");
+    assert.deepEqual(readdirSync(join(scratch, "put-inputs", "blobs", "tmp")), [], "the partial copy was removed");
+  });
+
   test("not a missing path, a directory or a number, each refused in one line", async () => {
     await assert.rejects(files.put(join(scratch, "nope.bin")), /current\.files\.put: .*nope\.bin does not exist/);
     await assert.rejects(files.put(scratch), /current\.files\.put: .* is not a file/);

@@ -17,7 +17,7 @@
  * write of the datastore; it is reported once as a process warning.
  */
 import { randomBytes } from "node:crypto";
-import { access, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { access, mkdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { blobHash } from "./blob-hash.js";
 import { hashFile } from "./file-digest.js";
@@ -30,6 +30,9 @@ const BLOB_HASH = /^[0-9a-f]{64}$/;
 
 /** How often a task waiting for another's download of a file looks again. */
 const LOCK_POLL_MS = 100;
+/** A downloader touches its lock this often; a lock untouched for LOCK_STALE_MS is abandoned. */
+const LOCK_REFRESH_MS = 1000;
+const LOCK_STALE_MS = 15_000;
 
 export class BlobCache {
   private warned = false;
@@ -87,7 +90,8 @@ export class BlobCache {
    * The cached copy of a stored file, downloaded by `download(temp)` when missing; once for
    * the machine: the splits of a foreach asking at the same moment (threads or processes)
    * wait for the one that holds `<hash>.lock` instead of each downloading the file. A lock
-   * whose process is gone is taken over. Undefined when `download` finds nothing.
+   * whose process is gone, or that its holder stopped touching, is taken over. Undefined
+   * when `download` finds nothing.
    */
   async fileOnce(hash: string, size: number, download: (temp: string) => Promise<boolean>): Promise<string | undefined> {
     const path = this.path(hash);
@@ -103,15 +107,20 @@ export class BlobCache {
       });
       if (owner) {
         const temp = await this.tempFile();
+        // The lock's mtime says its holder is still at work: a worker thread terminated
+        // mid-download (@timeout) leaves a lock whose process lives on.
+        const alive = setInterval(() => utimes(lock, new Date(), new Date()).catch(() => {}), LOCK_REFRESH_MS);
         try {
           return (await download(temp)) ? ((await this.adopt(temp, hash)) ?? unwritable(this.dir)) : undefined;
         } finally {
+          clearInterval(alive);
           await rm(temp, { force: true });
           await rm(lock, { force: true });
         }
       }
       const holder = Number(await readFile(lock, "utf8").catch(() => ""));
-      if (holder && !processExists(holder)) await rm(lock, { force: true });
+      const touched = (await stat(lock).catch(() => undefined))?.mtimeMs ?? Date.now();
+      if ((holder && !processExists(holder)) || Date.now() - touched > LOCK_STALE_MS) await rm(lock, { force: true });
       else await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
     }
   }

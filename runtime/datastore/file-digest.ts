@@ -48,9 +48,30 @@ export async function* filePieces(path: string): AsyncGenerator<Buffer> {
   }
 }
 
-/** Chunks as bytes (a stream in string mode gives strings, written as UTF-8). */
+/**
+ * A failure of the bytes' source (the step's stream, the file being read), not of the
+ * datastore: the backend passes the source's own error on (`sourceError`) instead of
+ * reporting a datastore that cannot be written.
+ */
+class SourceFailure extends Error {
+  constructor(readonly error: unknown) {
+    super("the source of a file failed", { cause: error });
+  }
+}
+
+/** The source's own error if `error` (or one of its causes) is a source failure. */
+export function sourceError(error: unknown): { error: unknown } | undefined {
+  for (let e = error, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++) if (e instanceof SourceFailure) return { error: e.error };
+  return undefined;
+}
+
+/** Chunks as bytes (a stream in string mode gives strings, written as UTF-8), its failures marked as the source's. */
 export async function* asBytes(chunks: AsyncIterable<Uint8Array | string>): AsyncGenerator<Uint8Array> {
-  for await (const chunk of chunks) yield typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+  try {
+    for await (const chunk of chunks) yield typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+  } catch (error) {
+    throw new SourceFailure(error);
+  }
 }
 
 /** The SHA-256 and size of a local file, read in chunks. */

@@ -23,7 +23,7 @@ import { DatastoreError } from "../../src/core/errors.js";
 import { BlobFiles, blobTooLarge, FILE_BLOB_BYTES, type BlobFileEntry } from "./blob-files.js";
 import { warnIfLmdbUnpatched } from "./lmdb-addon.js";
 import { checkedLmdbFileProblems } from "./lmdb-file-check.js";
-import { filePieces, type FileBytes, type StoredFile } from "./file-digest.js";
+import { filePieces, sourceError, type FileBytes, type StoredFile } from "./file-digest.js";
 import { encodeRecord } from "./record-json.js";
 import type { StorageBackend, SyncBlobReader } from "./storage-backend.js";
 import { localWriteFailure } from "./write-failure.js";
@@ -137,9 +137,13 @@ export class LmdbBackend implements StorageBackend {
   /** A streamed file is a blob file like a large artifact's: verify and backup treat both alike. */
   async putFile(source: FileBytes): Promise<StoredFile> {
     const chunks = "path" in source ? filePieces(source.path) : source.stream;
-    const { hash, entry, added } = await this.guard(() => this.files.writeStream(chunks, (hash, size) => this.blobFiles.get(hash)?.size === size && this.files.exists(hash, size)));
-    if (added) await this.guard(() => this.blobFiles.put(hash, entry));
-    return { hash, size: entry.size };
+    try {
+      const { hash, entry, added } = await this.guard(() => this.files.writeStream(chunks, (hash, size) => this.blobFiles.get(hash)?.size === size && this.files.exists(hash, size)));
+      if (added) await this.guard(() => this.blobFiles.put(hash, entry));
+      return { hash, size: entry.size };
+    } catch (error) {
+      throw sourceError(error)?.error ?? error;
+    }
   }
 
   async localFile(hash: string, size: number): Promise<string | undefined> {

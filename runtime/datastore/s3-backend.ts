@@ -17,7 +17,7 @@ import type * as S3 from "@aws-sdk/client-s3";
 import { DatastoreError } from "../../src/core/errors.js";
 import { BlobCache } from "./blob-cache.js";
 import { config as flowrunConfig } from "../../src/core/config.js";
-import { hashFile, spoolToFile, type FileBytes, type StoredFile } from "./file-digest.js";
+import { hashFile, sourceError, spoolToFile, type FileBytes, type StoredFile } from "./file-digest.js";
 import { encodeRecord } from "./record-json.js";
 import { bodyFailure, notJsonRecord, parseS3Root, readS3Settings, retrying, toDatastoreError, type S3Root, type S3Settings } from "./s3-errors.js";
 import type { StorageBackend } from "./storage-backend.js";
@@ -186,7 +186,7 @@ class S3Backend implements StorageBackend {
       if (spool && (await this.cache.adopt(spool, stored.hash))) spool = undefined;
       return stored;
     } catch (error) {
-      throw asWriteFailure(error);
+      throw sourceError(error)?.error ?? asWriteFailure(error);
     } finally {
       if (spool) await rm(spool, { force: true });
     }
@@ -206,7 +206,8 @@ class S3Backend implements StorageBackend {
       const readPart = async (start: number, end: number): Promise<Uint8Array> => {
         await reads.acquire();
         try {
-          const buffer = free.pop() ?? Buffer.allocUnsafeSlow(Math.max(PART_SIZE, end - start));
+          // Parts are read in order, all of one size but the last: a freed buffer always fits.
+          const buffer = free.pop() ?? Buffer.allocUnsafeSlow(end - start);
           const part = buffer.subarray(0, end - start);
           for (let at = 0; at < part.length; ) {
             const { bytesRead } = await file.read(part, at, part.length - at, start + at);
