@@ -1,5 +1,5 @@
 # The two commands a newcomer types: `make demo` and `make test`. Both install first.
-.PHONY: demo test typecheck bench build clean
+.PHONY: demo test typecheck bench build binary clean
 
 node_modules: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -31,6 +31,11 @@ bench: node_modules
 
 build: node_modules
 	npm run build
+
+## One executable with Node, flowrun and every dependency: dist/flowrun-linux-x64
+## (scripts/build-binary.mjs says how); copy it anywhere and run `./flowrun-linux-x64 run flows/X.ts`
+binary: node_modules dist/src/index.js
+	node scripts/build-binary.mjs
 
 clean:
 	rm -rf dist .flowrun

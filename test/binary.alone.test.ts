@@ -1,0 +1,116 @@
+/**
+ * The single executable (`make binary`, scripts/build-binary.mjs) in an empty directory far
+ * from any node_modules, with a cache directory of its own: its version line, a linear flow,
+ * a foreach, resume after a failure, the inspection commands, and the npm package's client
+ * reading what the binary wrote. Skipped when dist/flowrun-linux-x64 was not built, unless
+ * FLOWRUN_REQUIRE_BINARY=1 (CI builds it and sets that).
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { REPO, type CliResult } from "./support/flowrun-cli.js";
+
+const BINARY = join(REPO, "dist", `flowrun-${process.platform}-${process.arch}`);
+const built = existsSync(BINARY);
+if (!built && process.env.FLOWRUN_REQUIRE_BINARY === "1") throw new Error(`${BINARY} was not built: run \`make binary\``);
+
+/** The binary in `dir`, with only PATH, a fresh HOME and cache, and NO_COLOR from this environment. */
+function runBinary(dir: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  const child = spawn(BINARY, args, {
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: join(dir, "..", "home"), XDG_CACHE_HOME: join(dir, "..", "cache"), NO_COLOR: "1", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  return new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
+
+const show = (r: CliResult) => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
+const runIdOf = (r: CliResult) => /Run \w+\/(\S+) (?:succeeded|failed)/.exec(r.stdout)?.[1] ?? "";
+
+describe("the single executable, in an empty directory", { skip: !built && "dist/flowrun-linux-x64 not built (make binary)" }, () => {
+  let base: string;
+  let project: string;
+  before(() => {
+    base = mkdtempSync(join(tmpdir(), "flowrun-binary-"));
+    project = join(base, "project");
+    mkdirSync(join(project, "flows"), { recursive: true });
+    mkdirSync(join(base, "home"));
+    copyFileSync(join(REPO, "flows", "Hello.ts"), join(project, "flows", "Hello.ts"));
+    copyFileSync(join(REPO, "test", "fixtures", "resume", "FlakyForeachFlow.ts"), join(project, "flows", "FlakyForeachFlow.ts"));
+  });
+  after(() => rmSync(base, { recursive: true, force: true }));
+
+  test("--version names flowrun's and Node's versions", async () => {
+    const result = await runBinary(project, ["--version"]);
+    assert.equal(result.code, 0, show(result));
+    assert.match(result.stdout, new RegExp(`^flowrun \\d+\\.\\d+\\.\\d+ \\(single executable, Node ${process.version.replace(/\./g, "\\.")}\\)\\n$`));
+  });
+
+  test("a linear flow runs; its runtime is unpacked once, then reused", async () => {
+    const first = await runBinary(project, ["run", "flows/Hello.ts", "--name", "binary"]);
+    assert.equal(first.code, 0, show(first));
+    assert.match(first.stdout, /greeting binary in run/);
+    const unpacked = readdirSync(join(base, "cache", "flowrun", "runtime"));
+    assert.equal(unpacked.length, 1, `one runtime directory: ${unpacked.join(", ")}`);
+    const second = await runBinary(project, ["run", "flows/Hello.ts"]);
+    assert.equal(second.code, 0, show(second));
+    assert.deepEqual(readdirSync(join(base, "cache", "flowrun", "runtime")), unpacked, "nothing unpacked again");
+    assert.ok(!existsSync(join(project, "node_modules")) && !existsSync(join(project, "package.json")), "the project stays empty of npm files");
+  });
+
+  test("check, show, runs, dump, logs and tag read the flow and the runs", async () => {
+    for (const args of [["check", "flows/Hello.ts"], ["show", "flows/Hello.ts"], ["runs", "HelloFlow"]]) {
+      const result = await runBinary(project, args);
+      assert.equal(result.code, 0, `${args.join(" ")}: ${show(result)}`);
+    }
+    const run = await runBinary(project, ["run", "flows/Hello.ts", "--name", "dumped"]);
+    const runId = runIdOf(run);
+    assert.ok(runId, show(run));
+    const dump = await runBinary(project, ["dump", `HelloFlow/${runId}`, "--artifact", "greeting"]);
+    assert.match(dump.stdout, /greeting = 'Hello, dumped!'/, show(dump));
+    const logs = await runBinary(project, ["logs", `HelloFlow/${runId}/start`]);
+    assert.match(logs.stdout, /greeting dumped in run/, show(logs));
+    const tag = await runBinary(project, ["tag", "add", `HelloFlow/${runId}`, "from-binary"]);
+    assert.equal(tag.code, 0, show(tag));
+  });
+
+  test("a foreach that fails one split, then resume: only that split runs again", async () => {
+    const failed = await runBinary(project, ["run", "flows/FlakyForeachFlow.ts", "--splits", "6", "--fail-at", "4"]);
+    assert.equal(failed.code, 1, show(failed));
+    const origin = runIdOf(failed);
+    const log = join(base, "resumed.log");
+    const resumed = await runBinary(project, ["resume", "flows/FlakyForeachFlow.ts", "--origin-run-id", origin], { FLAKY_FIXED: "1", FLAKY_LOG: log });
+    assert.equal(resumed.code, 0, show(resumed));
+    const { readFileSync } = await import("node:fs");
+    assert.deepEqual(readFileSync(log, "utf8").trim().split("\n"), ["4"], "the committed splits were cloned");
+  });
+
+  test("the npm package's client, from a .mjs, reads what the binary wrote", async () => {
+    const script = join(base, "read.mjs");
+    writeFileSync(
+      script,
+      `import { Flow, namespace } from ${JSON.stringify(join(REPO, "dist", "src", "index.js"))};\n` +
+        `namespace(null);\n` +
+        `const run = await new Flow("FlakyForeachFlow", { datastore: { kind: "local", root: ${JSON.stringify(join(project, ".flowrun"))} } }).latestRun();\n` +
+        `console.log(JSON.stringify({ successful: run.successful, squares: await run.artifact("squares") }));\n`,
+    );
+    const child = spawn(process.execPath, [script], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (c) => (out += c));
+    child.stderr.on("data", (c) => (err += c));
+    const code = await new Promise((resolve) => child.on("close", resolve));
+    assert.equal(code, 0, err);
+    assert.deepEqual(JSON.parse(out), { successful: true, squares: [0, 1, 4, 9, 16, 25] });
+  });
+});
