@@ -5,6 +5,7 @@
  */
 import { arxivMeasurements } from "./arxiv-measurements.js";
 import { artifactMeasurements } from "./artifact-measurements.js";
+import { binaryMeasurements } from "./binary-measurements.js";
 import { blobCacheMeasurements } from "./blob-cache-measurements.js";
 import { checkMeasurements } from "./check-measurements.js";
 import type { Measurement } from "./context.js";
@@ -15,4 +16,4 @@ import { s3Measurements } from "./s3-measurements.js";
 export type { BenchContext, Measurement } from "./context.js";
 export { printTable, type BenchRow, type BenchTarget } from "./table.js";
 
-export const measurements: Measurement[] = [...checkMeasurements, ...flowMeasurements, ...artifactMeasurements, ...s3Measurements, ...fileMeasurements, ...blobCacheMeasurements, ...arxivMeasurements];
+export const measurements: Measurement[] = [...checkMeasurements, ...flowMeasurements, ...artifactMeasurements, ...s3Measurements, ...fileMeasurements, ...blobCacheMeasurements, ...arxivMeasurements, ...binaryMeasurements];
