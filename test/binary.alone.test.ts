@@ -11,7 +11,28 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { packFixtures, startRegistry, type FixtureRegistry } from "./fixtures/packages/fixture-registry.js";
 import { REPO, type CliResult } from "./support/flowrun-cli.js";
+import { startS3Server } from "./support/s3-server.js";
+
+/** A step with its own npm package, installed by npm from the test's registry. */
+const DEPENDENCY_FLOW = `import { FlowSpec, step, dependencies } from "flowrun";
+
+export default class GreeterFlow extends FlowSpec {
+  declare hello: string;
+
+  @dependencies({ packages: { "fr-greeter": "^1.0.0" } })
+  @step
+  async start() {
+    const { greet } = await import("fr-greeter");
+    this.hello = greet();
+    this.next(this.end);
+  }
+
+  @step
+  end() {}
+}
+`;
 
 const BINARY = join(REPO, "dist", `flowrun-${process.platform}-${process.arch}`);
 const built = existsSync(BINARY);
@@ -93,6 +114,43 @@ describe("the single executable, in an empty directory", { skip: !built && "dist
     assert.equal(resumed.code, 0, show(resumed));
     const { readFileSync } = await import("node:fs");
     assert.deepEqual(readFileSync(log, "utf8").trim().split("\n"), ["4"], "the committed splits were cloned");
+  });
+
+  test("@dependencies installs the step's package with npm; without npm on PATH, exit 2 and one line saying so", async () => {
+    writeFileSync(join(project, "flows", "GreeterFlow.ts"), DEPENDENCY_FLOW);
+    const work = join(base, "registry");
+    mkdirSync(work);
+    const packs = await packFixtures(work, ["fr-greeter-1.0.0"]);
+    const registry: FixtureRegistry = await startRegistry([packs["fr-greeter@1.0.0"]!]);
+    try {
+      const installed = await runBinary(project, ["run", "flows/GreeterFlow.ts"], registry.npmEnv(work));
+      assert.equal(installed.code, 0, show(installed));
+      const dump = await runBinary(project, ["dump", `GreeterFlow/${runIdOf(installed)}/start`, "--artifact", "hello"]);
+      assert.match(dump.stdout, /hello = '.+'/, show(dump));
+      const list = await runBinary(project, ["env", "list"]);
+      assert.match(list.stdout, /fr-greeter/, show(list));
+    } finally {
+      await registry.close();
+    }
+    const emptyPath = join(base, "no-npm");
+    mkdirSync(emptyPath);
+    const noNpm = await runBinary(project, ["run", "flows/GreeterFlow.ts"], { PATH: emptyPath, XDG_CACHE_HOME: join(base, "cache-without-npm") });
+    assert.equal(noNpm.code, 2, show(noNpm));
+    assert.match(noNpm.stderr, /cannot run npm: .*ENOENT/);
+    assert.match(noNpm.stderr, /hint: dependency environments need npm on PATH/);
+  });
+
+  test("the S3 datastore", async () => {
+    const server = await startS3Server();
+    try {
+      const env = { ...server.env, FLOWRUN_DATASTORE: "s3", FLOWRUN_DATASTORE_ROOT: `s3://${server.bucket}/binary`, AWS_EC2_METADATA_DISABLED: "true" };
+      const run = await runBinary(project, ["run", "flows/Hello.ts", "--name", "s3"], env);
+      assert.equal(run.code, 0, show(run));
+      const dump = await runBinary(project, ["dump", `HelloFlow/${runIdOf(run)}`, "--artifact", "greeting"], env);
+      assert.match(dump.stdout, /greeting = 'Hello, s3!'/, show(dump));
+    } finally {
+      await server.stop();
+    }
   });
 
   test("the npm package's client, from a .mjs, reads what the binary wrote", async () => {
