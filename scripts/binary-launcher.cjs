@@ -78,7 +78,6 @@ if (process.argv[2] === "--version" && process.argv.length === 3) {
 } else {
   const dir = join(runtimeBase(), `${VERSION}-${RUNTIME_HASH.slice(0, 16)}`);
   if (!existsSync(join(dir, ".complete"))) unpack(dir);
-  process.env.FLOWRUN_EXECUTABLE = process.execPath;
   const importModule = createRequire(join(dir, "package.json"))("./binary-import.cjs");
   importModule(pathToFileURL(join(dir, "dist", "src", "cli", "main.js")).href).catch((error) => {
     process.stderr.write(`flowrun: cannot start: ${error && error.stack ? error.stack : error}\n`);
