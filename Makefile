@@ -19,9 +19,9 @@ dist/src/index.js: node_modules $(SOURCES)
 demo: node_modules dist/src/index.js
 	node dist/src/cli/main.js run flows/ArxivAbstractTopicModel.ts
 
-## The whole test suite
-test: node_modules
-	npm test
+## The whole test suite (the single executable's end-to-end tests included: it is built first)
+test: node_modules $(BINARY)
+	FLOWRUN_REQUIRE_BINARY=1 npm test
 
 typecheck: node_modules
 	npm run typecheck
@@ -34,7 +34,9 @@ build: node_modules
 
 ## One executable with Node, flowrun and every dependency: dist/flowrun-linux-x64
 ## (scripts/build-binary.mjs says how); copy it anywhere and run `./flowrun-linux-x64 run flows/X.ts`
-binary: node_modules dist/src/index.js
+BINARY := dist/flowrun-$(shell node -p 'process.platform + "-" + process.arch')
+binary: $(BINARY)
+$(BINARY): node_modules dist/src/index.js scripts/build-binary.mjs scripts/binary-launcher.cjs
 	node scripts/build-binary.mjs
 
 clean:
