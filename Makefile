@@ -1,6 +1,9 @@
 # The two commands a newcomer types: `make demo` and `make test`. Both install first.
 .PHONY: demo test typecheck bench build binary clean
 
+# The single executable `make binary` builds (and `make test` tests).
+BINARY := dist/flowrun-$(shell node -p 'process.platform + "-" + process.arch')
+
 node_modules: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch node_modules
@@ -34,7 +37,6 @@ build: node_modules
 
 ## One executable with Node, flowrun and every dependency: dist/flowrun-linux-x64
 ## (scripts/build-binary.mjs says how); copy it anywhere and run `./flowrun-linux-x64 run flows/X.ts`
-BINARY := dist/flowrun-$(shell node -p 'process.platform + "-" + process.arch')
 binary: $(BINARY)
 $(BINARY): node_modules dist/src/index.js scripts/build-binary.mjs scripts/binary-launcher.cjs
 	node scripts/build-binary.mjs
