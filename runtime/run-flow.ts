@@ -4,7 +4,7 @@
  * tasks, and record how it ended. The CLI's `run`/`resume` and the `Runner` API call this.
  */
 import { resolve } from "node:path";
-import { FlowDefinitionError, rehydrateError, serializeError } from "../src/core/errors.js";
+import { FlowDefinitionError, rehydrateError, RemoteQueueError, serializeError } from "../src/core/errors.js";
 import type { CurrentState } from "../src/core/flow/current.js";
 import type { StepDecorators } from "../src/core/flow/registry.js";
 import { loadFlowGraphCached } from "../src/core/graph/graph-cache.js";
@@ -28,6 +28,9 @@ import { LogSink } from "./scheduler/log-sink.js";
 import { RunTimings, type PhaseTotal } from "./scheduler/run-timings.js";
 import type { RunObserver } from "./scheduler/task-events.js";
 import { TaskScheduler, type SchedulerOutcome } from "./scheduler/task-scheduler.js";
+import { LocalTaskRunner, type TaskRunner } from "./scheduler/task-attempt.js";
+import type { RemoteTaskRunner, RemoteTaskRunnerOptions } from "./remote/remote-task-runner.js";
+import type { CodePackageRef } from "./remote/code-package.js";
 import { ResumePlan } from "./resume/resume-plan.js";
 import { mergeDependencies } from "./environments/environment-spec.js";
 import { withMissingPackageHint } from "./environments/missing-package-hint.js";
@@ -52,6 +55,8 @@ export interface RunFlowOptions {
   signal?: AbortSignal;
   /** Stops the running tasks too (a second Ctrl-C). */
   killSignal?: AbortSignal;
+  /** Redis of the task queue, for steps with `@remote` (or `--with remote`). */
+  redisUrl?: string;
 }
 
 export interface RunFlowResult extends SchedulerOutcome {
@@ -87,6 +92,7 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
   let backend: StorageBackend | undefined;
   let logs: LogSink | undefined;
   let heartbeat: { stop(): Promise<void> } | undefined;
+  let remote: RemoteSteps | undefined;
   try {
     const compiling = timings.time("compile", compileFlow(flowFile));
     // The first worker's cold start overlaps parsing the graph and opening the datastore.
@@ -128,6 +134,13 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
     // Each step's packages, the class's @dependencies included: what its environment holds.
     const declared = new Map([...stepOptions].map(([step, o]) => [step, mergeDependencies(flowOptions.dependencies?.packages, o.decorators.dependencies?.packages)]));
     const environments = await buildEnvironments(graph, stepOptions, declared, options, timings);
+    const remoteSteps = [...stepOptions.values()].filter((step) => step.decorators.remote).map((step) => step.step);
+    if (remoteSteps.length > 0) {
+      remote = await openRemoteRunner({ ...options, redisUrl: options.redisUrl ?? config.redisUrl() }, {
+        backend, metadata, flowFile, remoteSteps, run: `${graph.className}/${runId}`,
+        environment: (step) => ({ packages: declared.get(step) ?? {}, environmentLock: environments[step] }),
+      });
+    }
     const orchestrator = thisOrchestrator();
     const run: RunRecord = {
       flow: graph.className,
@@ -146,16 +159,24 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
       originRunId: options.resume?.origin.runId,
       resumeStep: options.resume?.step,
       environments,
+      codePackage: remote?.code.hash,
     };
     await metadata.createRun(run);
     heartbeat = startHeartbeat(metadata, run, orchestrator.heartbeatSeconds);
     options.onRunId?.(runId);
 
-    const scheduler = new TaskScheduler({
-      graph,
+    const local = new LocalTaskRunner({
       executor,
       metadata,
       logs,
+      timings,
+      explainFailure: (step, error) => withMissingPackageHint(error, step, declared),
+    });
+    const runner = remote ? routedByStep(local, remote.runner) : local;
+    const scheduler = new TaskScheduler({
+      graph,
+      runner,
+      metadata,
       observer: options.observer,
       stepOptions: (step) => stepOptions.get(step)!,
       currentBase: current,
@@ -163,14 +184,13 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
       parameterRefs: refs,
       maxWorkers: options.maxWorkers,
       maxNumSplits: options.maxNumSplits,
-      timings,
       resume,
-      explainFailure: (step, error) => withMissingPackageHint(error, step, declared),
     });
     const onAbort = () => scheduler.cancel();
     const onKill = () => {
       scheduler.cancel();
       void executor.close();
+      void remote?.runner.cancel();
     };
     options.signal?.addEventListener("abort", onAbort);
     options.killSignal?.addEventListener("abort", onKill);
@@ -205,10 +225,58 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
     return result;
   } finally {
     await heartbeat?.stop();
+    await remote?.runner.close();
     await logs?.close();
     await executor.close();
     await backend?.close();
   }
+}
+
+interface RemoteSteps {
+  runner: RemoteTaskRunner;
+  code: CodePackageRef;
+}
+
+/**
+ * The task queue for the run's remote steps, before the run is recorded: a local datastore
+ * (which no other machine can read) or an unreachable Redis stops the run with exit 2. The
+ * run's code is packaged into the datastore for the workers. Loaded only for such runs.
+ */
+async function openRemoteRunner(
+  options: RunFlowOptions & { redisUrl: string },
+  run: Pick<RemoteTaskRunnerOptions, "metadata" | "run" | "environment"> & { backend: StorageBackend; flowFile: string; remoteSteps: string[] },
+): Promise<RemoteSteps> {
+  if (options.datastore.kind !== "s3") {
+    throw new RemoteQueueError(`step${run.remoteSteps.length > 1 ? "s" : ""} ${run.remoteSteps.join(", ")} run on the task queue, but the datastore is local (${options.datastore.root}): workers on other machines cannot read it`, {
+      hint: "use --datastore s3 --datastore-root s3://bucket/prefix (workers use the same), or run without --with remote / @remote",
+    });
+  }
+  const { RemoteTaskRunner } = await import("./remote/remote-task-runner.js");
+  const { publishCodePackage } = await import("./remote/code-package.js");
+  const code = await publishCodePackage(run.flowFile, run.backend);
+  const runner = await RemoteTaskRunner.open({
+    redisUrl: options.redisUrl,
+    datastore: options.datastore,
+    code,
+    run: run.run,
+    metadata: run.metadata,
+    environment: run.environment,
+    display: options.observer,
+  });
+  return { runner, code };
+}
+
+/** Remote steps go to the queue, the others run here. */
+function routedByStep(local: TaskRunner, remote: TaskRunner): TaskRunner {
+  const pick = (step: StepRuntimeOptions) => (step.decorators.remote ? remote : local);
+  return {
+    run: (step, attempt) => pick(step).run(step, attempt),
+    prewarm: (step) => pick(step).prewarm(step),
+    release: (step) => {
+      local.release(step);
+      remote.release(step);
+    },
+  };
 }
 
 /**

@@ -9,12 +9,12 @@ import "./core/flow/registry.js";
 
 export { FlowSpec, type Inputs } from "./core/flow/flowspec.js";
 export {
-  step, retry, catchError, timeout, resources, environment, isolate, dependencies, project, type CaughtError,
+  step, retry, catchError, timeout, resources, environment, isolate, dependencies, project, remote, type CaughtError,
 } from "./core/flow/decorators.js";
 export { Parameter, IncludeFile, JSONType } from "./core/flow/parameters.js";
 export { current } from "./core/flow/current.js";
 export type { FileRef, FileSource, PutFileOptions, TaskFiles } from "./core/flow/files.js";
 export {
   FlowrunError, UsageError, FlowDefinitionError, ParameterError, ArtifactError, TransitionError,
-  NotFoundError, DatastoreError, DatastoreWriteError, EnvironmentError, TaskFailedError, TagError,
+  NotFoundError, DatastoreError, DatastoreWriteError, EnvironmentError, RemoteQueueError, TaskFailedError, TagError,
 } from "./core/errors.js";

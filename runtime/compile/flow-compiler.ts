@@ -80,6 +80,15 @@ export async function compileFlow(flowFile: string, options: CompileOptions = {}
 }
 
 /**
+ * What the last compile of `flowFile` read: every local source, and the package.json of every
+ * installed package an import resolved into. Undefined before it was compiled.
+ */
+export function compiledSources(flowFile: string, options: CompileOptions = {}): { sources: string[]; packageManifests: string[] } | undefined {
+  const manifest = readManifest(join(compiledFlowsDir(flowFile), "manifests", `${variantKey(flowFile, options)}.json`));
+  return manifest && { sources: manifest.inputs.map((input) => input.file), packageManifests: manifest.packages.map((p) => p.file) };
+}
+
+/**
  * `node_modules/.cache/flowrun/compiled` of the nearest directory above the flow that has a
  * node_modules (where build tools keep caches; a dynamic `import(name)` in a compiled module
  * then still finds the project's packages); else flowrun's cache directory; else, for a user

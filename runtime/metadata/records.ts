@@ -56,6 +56,8 @@ export interface RunRecord {
   parameterRefs?: Record<string, ArtifactRef>;
   error?: SerializedError & { pathspec?: string };
   stats?: { tasks: number; cloned: number; failed: number };
+  /** SHA-256 of the run's code package (runs with remote steps): the blob workers run. */
+  codePackage?: string;
 }
 
 export interface ForeachFrame {
@@ -93,6 +95,8 @@ export interface TaskRecord {
   clonedFrom?: string;
   /** Where `flowrun logs` finds the output. */
   logKey: string;
+  /** `host/pid` of the `flowrun worker` that ran the attempt (remote steps only). */
+  worker?: string;
 }
 
 /** Why a task failed: the error as thrown in the task, and where the user's code threw it. */

@@ -12,15 +12,13 @@
 import { rehydrateError, serializeError, TaskFailedError, type SerializedError } from "../../src/core/errors.js";
 import type { CurrentState } from "../../src/core/flow/current.js";
 import type { FlowGraph, StepNode } from "../../src/core/graph/types.js";
-import { describeFailure, userSource } from "../../src/core/user-frames.js";
 import type { ArtifactRef } from "../datastore/content-store.js";
-import type { StepRuntimeOptions, TaskExecutor } from "../executor/task-executor.js";
-import type { RunTimings } from "./run-timings.js";
+import type { StepRuntimeOptions } from "../executor/task-executor.js";
 import { logKeyFor, type MetadataStore } from "../metadata/metadata-store.js";
 import type { ForeachFrame, TaskRecord } from "../metadata/records.js";
-import type { ExpectedTransition, TaskRequest, TaskResponse, TaskSuccess } from "../protocol.js";
+import type { ExpectedTransition, TaskRequest, TaskSuccess } from "../protocol.js";
 import type { ResumePlan } from "../resume/resume-plan.js";
-import type { LogSink } from "./log-sink.js";
+import { AttemptStoreError, type TaskRunner } from "./task-attempt.js";
 import type { RunObserver, SplitPosition } from "./task-events.js";
 
 export interface PendingTask {
@@ -34,14 +32,11 @@ export interface PendingTask {
 
 export interface SchedulerOptions {
   graph: FlowGraph;
-  executor: TaskExecutor;
+  runner: TaskRunner;
   metadata: MetadataStore;
-  logs: LogSink;
   /** Told of every task start, finish, clone, retry and failure (the display). */
   observer: RunObserver;
   stepOptions: (step: string) => StepRuntimeOptions;
-  /** Collects where the tasks' time went. */
-  timings: RunTimings;
   currentBase: Omit<CurrentState, "stepName" | "taskId" | "retryCount">;
   parameterNames: string[];
   parameterRefs: Record<string, ArtifactRef>;
@@ -49,8 +44,6 @@ export interface SchedulerOptions {
   maxNumSplits: number;
   /** resume: origin tasks to clone instead of running. */
   resume?: ResumePlan;
-  /** Adds what the runtime knows to a task's error (a hint) before it is stored and reported. */
-  explainFailure?: (step: string, error: SerializedError) => SerializedError;
 }
 
 export interface TaskFailureReport {
@@ -133,7 +126,7 @@ export class TaskScheduler {
     for (const step of this.options.graph.steps.keys()) {
       if (this.released.has(step) || [...this.live.keys()].some((a) => this.reach.get(a)!.has(step))) continue;
       this.released.add(step);
-      this.options.executor.release(step);
+      this.options.runner.release(step);
     }
   }
 
@@ -154,7 +147,7 @@ export class TaskScheduler {
 
   private async dispatch(task: PendingTask): Promise<void> {
     this.running++;
-    const { graph, metadata, logs, observer, currentBase } = this.options;
+    const { graph, observer, currentBase } = this.options;
     const node = graph.steps.get(task.step)!;
     const pathspec = `${currentBase.flowName}/${currentBase.runId}/${task.step}/${task.taskId}`;
     const origin = task.attempt === 0 ? this.options.resume?.match(task.step, task.stack) : undefined;
@@ -192,81 +185,38 @@ export class TaskScheduler {
       recordFailure: task.recordFailure,
       envVars: stepOptions.decorators.environment?.vars,
     };
-    logs.open(pathspec, task.attempt, record.logKey);
     observer.task({ kind: "started", pathspec, attempt: task.attempt, split: splitPosition(task) });
     // Warm the workers of the next steps while this task runs: a cold worker takes
     // ~0.5 s of CPU, longer than many steps.
-    for (const next of this.ahead.get(task.step)!) this.options.executor.prewarm(this.options.stepOptions(next));
-    const dispatched = Date.now();
-    // The "running" record is for `flowrun logs` and the client; the task need not wait for
-    // its commit (writes from this thread commit in order, so it lands before the final one).
-    const running = metadata.putTask({ ...record });
-    running.catch(() => {}); // awaited below; this only keeps an early failure from being "unhandled"
-    let response: TaskResponse;
-    let workerDied = false;
+    for (const next of this.ahead.get(task.step)!) this.options.runner.prewarm(this.options.stepOptions(next));
     try {
-      response = await this.options.executor.run(stepOptions, request);
-      this.options.timings.addWorker(response.timing);
-      if (response.startedAt) this.options.timings.add("waitForWorker", response.startedAt - dispatched);
-    } catch (error) {
-      response = { kind: "task", ok: false, error: serializeError(error), logMessages: 0 };
-      workerDied = true;
-      logs.note(pathspec, task.attempt, "stderr", `${(error as Error).message}\n`);
-    }
-    // The attempt's log ends with its error, so `flowrun logs` tells why it failed (a dead
-    // worker's reason is already there: it was shown as it happened).
-    const epilogue = !response.ok && !workerDied ? { stream: "stderr" as const, text: `${describeFailure(response.error).join("\n")}\n` } : undefined;
-    await this.settle(task, pathspec, async () => {
-      await running;
-      await logs.drain(pathspec, task.attempt, response.logMessages, epilogue);
-      // Timed from when a worker took the task up: waiting for a free or booting worker is
-      // not the step's time. A worker that died before answering leaves only the dispatch time.
-      const started = response.startedAt ?? dispatched;
-      const finished = Date.now();
-      record.startedAt = new Date(started).toISOString();
-      record.finishedAt = new Date(finished).toISOString();
-      record.durationMs = Math.max(0, finished - started);
-      if (response.ok) {
-        record.status = "succeeded";
-        record.artifacts = response.artifacts;
-        record.next = response.next;
-        record.chosen = response.chosen;
-        await this.options.timings.time("commit", metadata.commitTask(record, response.foreachElements));
+      const outcome = await this.options.runner.run(stepOptions, { pathspec, request, record });
+      if (outcome.ok) {
         this.completed++;
-        observer.task({ kind: "finished", pathspec, attempt: task.attempt, durationMs: record.durationMs, split: splitPosition(task), splits: response.foreachElements?.length });
-        if (!this.stopping || this.stopping === "cancelled") this.schedule(node, task.taskId, task.stack, response);
+        observer.task({ kind: "finished", pathspec, attempt: task.attempt, durationMs: outcome.record.durationMs ?? 0, split: splitPosition(task), splits: outcome.result.foreachElements?.length });
+        if (!this.stopping || this.stopping === "cancelled") this.schedule(node, task.taskId, task.stack, outcome.result);
       } else {
-        const error = this.options.explainFailure?.(task.step, response.error) ?? response.error;
-        record.status = "failed";
-        record.exception = { ...error, source: userSource(error.stack) };
-        await metadata.putTask(record);
-        this.retryOrFail(task, pathspec, error, retries, catchError !== undefined);
+        this.retryOrFail(task, pathspec, outcome.error, retries, catchError !== undefined);
       }
-    }, response.ok ? undefined : response.error);
+    } catch (error) {
+      // Storing the outcome failed (a full disk): the task's own error, the cause, comes first.
+      if (error instanceof AttemptStoreError && error.taskError) this.fail(pathspec, error.taskError);
+      this.fail(pathspec, serializeError(error instanceof AttemptStoreError ? error.storeError : error));
+    } finally {
+      this.settled(task);
+    }
   }
 
-  /**
-   * Settles a dispatched task: whatever `work` does or throws, it stops counting as running.
-   * When storing a failed task's outcome fails too (a full disk), the task's own error is
-   * reported first: it is the cause.
-   */
-  private async settle(task: PendingTask, pathspec: string, work: () => Promise<void>, taskError?: SerializedError): Promise<void> {
-    try {
-      await work();
-    } catch (error) {
-      if (taskError) this.fail(pathspec, taskError);
-      this.fail(pathspec, serializeError(error));
-    } finally {
-      this.running--;
-      this.hold(task.step, -1);
-      this.pump();
-    }
+  private settled(task: PendingTask): void {
+    this.running--;
+    this.hold(task.step, -1);
+    this.pump();
   }
 
   /** resume: commits a copy of the origin's task (same artifact refs, no data copied) and moves on. */
   private async clone(task: PendingTask, node: StepNode, pathspec: string, origin: TaskRecord): Promise<void> {
     const { currentBase, metadata, observer } = this.options;
-    await this.settle(task, pathspec, async () => {
+    try {
       const record: TaskRecord = {
         ...origin,
         runId: currentBase.runId,
@@ -281,7 +231,11 @@ export class TaskScheduler {
       this.cloned++;
       observer.task({ kind: "cloned", pathspec, from: record.clonedFrom!, split: splitPosition(task) });
       this.schedule(node, task.taskId, task.stack, { next: origin.next ?? null, chosen: origin.chosen, foreachElements });
-    });
+    } catch (error) {
+      this.fail(pathspec, serializeError(error));
+    } finally {
+      this.settled(task);
+    }
   }
 
   private retryOrFail(task: PendingTask, pathspec: string, error: SerializedError, retries: number, catches: boolean): void {

@@ -3,9 +3,9 @@
  * the commands themselves so that asking for help loads no runtime, datastore or compiler.
  * Defaults and variable names come from src/core/config.ts, so the help says what the code does.
  */
-import { DEFAULT_MAX_NUM_SPLITS, DEFAULT_MAX_WORKERS, DEFAULT_RUNS_LIMIT, ENV_VARS } from "../core/config.js";
+import { DEFAULT_MAX_NUM_SPLITS, DEFAULT_MAX_WORKERS, DEFAULT_REDIS_URL, DEFAULT_RUNS_LIMIT, ENV_VARS } from "../core/config.js";
 
-const { datastore, datastoreRoot, environmentCache } = ENV_VARS;
+const { datastore, datastoreRoot, environmentCache, redisUrl } = ENV_VARS;
 
 const READ_OPTIONS = `Datastore and namespace:
   --datastore local|s3           which datastore (${datastore.name}; default local)
@@ -21,7 +21,9 @@ const RUN_OPTIONS = `Options:
   --production                   production run: the @project branch is prod
   --branch NAME                  the @project branch test.NAME
   --tag T                        tag the run (repeatable)
-  --with DECORATOR[:k=v,...]     apply a decorator to every step (repeatable)
+  --with DECORATOR[:k=v,...]     apply a decorator to every step (repeatable); --with remote
+                                 sends every step to the task queue (remote:queue=NAME)
+  --redis URL                    the task queue's Redis (${redisUrl.name}; default ${DEFAULT_REDIS_URL})
   --isolate                      a fresh worker for every task
   --run-id-file FILE             write the run ID to FILE
   --quiet                        print only errors and the run ID
@@ -29,6 +31,22 @@ const RUN_OPTIONS = `Options:
   --debug                        stack traces of flowrun's own errors`;
 
 export const COMMAND_HELP: Record<string, string> = {
+  worker: `Usage: flowrun worker [--redis URL] [--queue NAME] [--concurrency N] --datastore s3 --datastore-root s3://B/P
+
+Runs tasks of remote steps (\`--with remote\`, \`@remote\`) from the task queue until stopped,
+each in a worker thread as a local run would, and commits them to the S3 datastore. Start
+any number, on any machines. Ctrl-C takes no new task and lets running ones finish.
+  --redis URL                    the queue's Redis (${redisUrl.name}; default ${DEFAULT_REDIS_URL})
+  --queue NAME                   which queue to serve (default flowrun; @remote({ queue }) picks one)
+  --concurrency N                tasks at once (default: the core count)
+  --lock-seconds N               a task whose worker stops answering runs elsewhere after this (10)
+  --datastore s3                 required: workers share the runs' datastore
+  --datastore-root s3://B/P      the runs' datastore root (${datastoreRoot.name})`,
+  workers: `Usage: flowrun workers [--redis URL] [--queue NAME]
+
+Lists the task queue's live workers: host and pid, queue, concurrency, tasks running now, last heartbeat.
+  --redis URL                    the queue's Redis (${redisUrl.name}; default ${DEFAULT_REDIS_URL})
+  --queue NAME                   only this queue's workers`,
   run: `Usage: flowrun run <flow.ts> [--<param> value]... [options]
 
 Runs the flow. \`flowrun <flow.ts> --help\` lists its parameters.

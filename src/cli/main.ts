@@ -24,6 +24,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   env: () => import("./commands/env.js"),
   init: () => import("./commands/init.js"),
   datastore: () => import("./commands/datastore.js"),
+  worker: () => import("./commands/worker.js"),
+  workers: () => import("./commands/workers.js"),
 };
 
 const USAGE = `flowrun — run TypeScript flows as DAGs with versioned artifacts
@@ -42,12 +44,14 @@ Usage:
   flowrun init [DIR]                                     a new project: package.json, tsconfig, flows/Hello.ts
   flowrun env list|path|clean|types                      dependency environments
   flowrun datastore backup DIR | verify                  copy or check the local datastore
+  flowrun worker --redis URL --datastore s3 ...          run remote steps' tasks from the queue
+  flowrun workers [--redis URL]                          the queue's live workers
   flowrun <flow.ts> --help                               the flow's parameters
   flowrun <command> --help | --version                   a command's usage and options; flowrun's version
 
 Run options: --max-workers N (${DEFAULT_MAX_WORKERS}) --max-num-splits N (${DEFAULT_MAX_NUM_SPLITS}) --datastore local|s3
   --datastore-root PATH|s3://bucket/prefix --production --branch NAME --tag T
-  --with DECORATOR[:k=v,...] --isolate --run-id-file FILE --quiet --timings --debug
+  --with DECORATOR[:k=v,...] --isolate --run-id-file FILE --quiet --timings --debug --redis URL
 Pathspecs: Flow/runId[/step[/taskId]]. Exit codes: 0 ok, 1 run failed, 2 bad usage or invalid flow.`;
 
 async function main(argv: string[]): Promise<number> {

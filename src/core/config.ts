@@ -25,6 +25,8 @@ export const DEFAULT_MAX_NUM_SPLITS = 10_000;
 export const DEFAULT_HEARTBEAT_SECONDS = 10;
 /** A task running longer than this many seconds is named while it runs. */
 export const DEFAULT_SLOW_TASK_SECONDS = 60;
+/** Where the task queue's Redis is when neither `--redis` nor FLOWRUN_REDIS_URL says. */
+export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
 /** How many runs `flowrun runs` lists without `--limit`: recent history on one screen; its footer says how to see more. */
 export const DEFAULT_RUNS_LIMIT = 20;
 
@@ -146,7 +148,30 @@ export const ENV_VARS = {
     whenEmpty: "unset",
     parse: text,
   },
+  redisUrl: {
+    name: "FLOWRUN_REDIS_URL",
+    sets: "the Redis of the task queue: remote steps (`--with remote`, `@remote`), `flowrun worker`, `flowrun workers`",
+    values: "`redis://host:port` (`rediss://` for TLS)",
+    default: `\`${DEFAULT_REDIS_URL}\``,
+    option: "--redis",
+    whenEmpty: "unset",
+    parse: (raw: string) => redisUrl(raw, "FLOWRUN_REDIS_URL="),
+  },
 } as const satisfies Record<string, EnvVar<unknown>>;
+
+/** `raw` as a Redis URL (`redis://` or `rediss://`, with a host), else a UsageError naming where it came from. */
+export function redisUrl(raw: string, from = "--redis"): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    // not a URL at all: said below
+  }
+  if (!url || (url.protocol !== "redis:" && url.protocol !== "rediss:") || !url.hostname) {
+    fail(`${from}${from.endsWith("=") ? "" : " "}${raw} is not a redis:// URL`, "give redis://host:6379 (rediss:// for TLS)");
+  }
+  return raw;
+}
 
 function fail(message: string, hint: string): never {
   throw new UsageError(message, { hint });
@@ -164,12 +189,13 @@ function read<T>(variable: EnvVar<T>, env: Env, name = variable.name): T | undef
 }
 
 /** The caches under the cache root; the ones an `ENV_VARS` entry can move elsewhere say which. */
-export type CacheName = "blobs" | "envs" | "graphs" | "compiled";
+export type CacheName = "blobs" | "envs" | "graphs" | "compiled" | "code";
 const CACHE_OVERRIDE: Record<CacheName, EnvVar<string> | undefined> = {
   blobs: ENV_VARS.blobCache,
   envs: ENV_VARS.environmentCache,
   graphs: undefined,
   compiled: undefined,
+  code: undefined,
 };
 
 /**
@@ -220,4 +246,8 @@ export const config = {
   environmentCacheDir: (env: Env = process.env): string => cacheDir("envs", env),
   graphCacheDir: (env: Env = process.env): string => cacheDir("graphs", env),
   compiledFlowsDir: (env: Env = process.env): string => cacheDir("compiled", env),
+  /** `FLOWRUN_REDIS_URL`, else Redis on this machine. */
+  redisUrl: (env: Env = process.env): string => read(ENV_VARS.redisUrl, env) ?? DEFAULT_REDIS_URL,
+  /** Where `flowrun worker` unpacks the code packages of the runs it serves. */
+  codePackageDir: (env: Env = process.env): string => cacheDir("code", env),
 };

@@ -142,6 +142,18 @@ export class EnvironmentError extends FlowrunError {
   }
 }
 
+/**
+ * The task queue of remote steps (`--with remote`, `@remote`, `flowrun worker`) cannot be
+ * used: Redis unreachable or lost, a bad `--redis` URL, a local datastore with remote steps.
+ * Exit code 2 before a run starts; a queue lost mid-run fails the run (exit 1, resume it).
+ */
+export class RemoteQueueError extends FlowrunError {
+  override readonly code = "FLOWRUN_ERR_QUEUE";
+  override get exitCode() {
+    return 2;
+  }
+}
+
 /** A task failed: thrown by the step, worker exit, memory limit, timeout. */
 export class TaskFailedError extends FlowrunError {
   override readonly code = "FLOWRUN_ERR_TASK_FAILED";
@@ -160,6 +172,7 @@ const KNOWN: Record<string, new (message: string, options?: FlowrunErrorOptions)
   TaskFailedError,
   TagError,
   EnvironmentError,
+  RemoteQueueError,
 };
 
 export function serializeError(error: unknown, depth = 0): SerializedError {

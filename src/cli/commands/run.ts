@@ -3,7 +3,7 @@ import { accessSync, constants, statSync, writeFileSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { runFlow, type RunFlowResult } from "../../../runtime/run-flow.js";
 import { ConsoleDisplay, formatDuration } from "../console-display.js";
-import { DEFAULT_MAX_NUM_SPLITS, DEFAULT_MAX_WORKERS } from "../../core/config.js";
+import { DEFAULT_MAX_NUM_SPLITS, DEFAULT_MAX_WORKERS, redisUrl } from "../../core/config.js";
 import { datastoreConfig, localDatastoreRoot } from "../../core/datastore-config.js";
 import type { DatastoreConfig } from "../../core/datastore-config.js";
 import { loadFlowGraphCached } from "../../core/graph/graph-cache.js";
@@ -32,6 +32,7 @@ export const RUN_OPTIONS: Record<(typeof RUN_OPTION_NAMES)[number], OptionSpec> 
   isolate: {},
   debug: {},
   timings: {},
+  redis: { value: true },
 };
 
 export async function run(argv: string[]): Promise<number> {
@@ -104,6 +105,7 @@ export async function execute(
     observer: display,
     signal: controller.signal,
     killSignal: kill.signal,
+    redisUrl: stringOption(args, "redis") === undefined ? undefined : redisUrl(stringOption(args, "redis")!),
     onRunId: (runId) => {
       if (runIdFile) writeFileSync(runIdFile, runId);
       const resumed = what.resume ? `, resuming ${flowName}/${what.resume.origin.runId}${what.resume.step ? ` from step ${what.resume.step}` : ""}` : "";

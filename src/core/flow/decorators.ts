@@ -114,6 +114,19 @@ export function isolate(_method: Method, context: ClassMethodDecoratorContext): 
 }
 
 /**
+ * Runs the step's tasks on the machines serving a task queue (`flowrun worker`), as
+ * Metaflow's `@batch` does: other steps still run where the run started. `queue` names the
+ * queue (default: the run's `--queue`, else `flowrun`); the run needs the S3 datastore.
+ */
+export function remote(options: { queue?: string } = {}): MethodDecorator {
+  if (options.queue !== undefined && !QUEUE_NAME.test(options.queue)) throw new TypeError(`@remote: queue "${options.queue}" may only hold letters, digits, '_', '.', '-'`);
+  return stepOption("remote", { queue: options.queue });
+}
+
+/** What a queue may be called (a part of Redis keys). */
+export const QUEUE_NAME = /^[a-z0-9_][a-z0-9_.-]{0,63}$/i;
+
+/**
  * npm packages for a step (or, on the class, for every step): bare imports inside the step
  * resolve to an environment built with exactly these version ranges.
  */

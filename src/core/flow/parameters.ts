@@ -34,7 +34,7 @@ export const PARAMETER_NAME = /^[a-z][a-z0-9-_]*$/i;
 /** The options of `flowrun run` (the CLI's RUN_OPTIONS has exactly these keys). */
 export const RUN_OPTION_NAMES = [
   "production", "branch", "tag", "max-workers", "max-num-splits", "datastore", "datastore-root",
-  "with", "run-id-file", "quiet", "isolate", "debug", "timings",
+  "with", "run-id-file", "quiet", "isolate", "debug", "timings", "redis",
 ] as const;
 
 /** Names a parameter cannot have: the run or resume option of that name would always win. */

@@ -25,6 +25,8 @@ export interface StepDecorators {
   environment?: { vars: Record<string, string> };
   isolate?: boolean;
   dependencies?: { packages: Record<string, string> };
+  /** Runs the step's tasks on the workers of a task queue (`flowrun worker`) instead of in this process. */
+  remote?: { queue?: string };
 }
 
 export interface StepRecord {

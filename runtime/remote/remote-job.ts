@@ -1,0 +1,47 @@
+/**
+ * What crosses the task queue between the CLI (which orchestrates) and a `flowrun worker`
+ * (which runs one attempt and commits it): a job's data and its return value, both JSON.
+ */
+import type { DatastoreConfig } from "../../src/core/datastore-config.js";
+import type { StepDecorators } from "../../src/core/flow/registry.js";
+import type { AttemptOutcome, TaskAttempt } from "../scheduler/task-attempt.js";
+import type { CodePackageRef } from "./code-package.js";
+
+/** Redis keys of everything flowrun keeps there start with this (BullMQ's `prefix` too). */
+export const REDIS_PREFIX = "flowrun";
+export const DEFAULT_QUEUE = "flowrun";
+
+export interface RemoteTaskJob {
+  /** The run's datastore: a worker serves one, and refuses jobs of another. */
+  datastore: DatastoreConfig;
+  code: CodePackageRef;
+  decorators: StepDecorators;
+  /** The step's `@dependencies` (class and step merged), and the exact versions the run recorded for them. */
+  packages: Record<string, string>;
+  environmentLock?: Record<string, string>;
+  attempt: TaskAttempt;
+  /** Redis channel on which the worker publishes the task's output lines, live. */
+  logChannel: string;
+}
+
+export interface RemoteTaskResult {
+  outcome: AttemptOutcome;
+  /** `host/pid` of the worker whose attempt committed. */
+  worker: string;
+}
+
+/** Redis key that names the one attempt allowed to commit a task (first wins). */
+export function commitClaimKey(pathspec: string): string {
+  return `${REDIS_PREFIX}:commit:${pathspec}`;
+}
+
+export function logChannelOf(runPathspec: string): string {
+  return `${REDIS_PREFIX}:logs:${runPathspec}`;
+}
+
+/** One output line of a remote task, as published on the run's log channel. */
+export interface RemoteLogLine {
+  pathspec: string;
+  stream: "stdout" | "stderr";
+  text: string;
+}
