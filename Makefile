@@ -1,5 +1,5 @@
 # The two commands a newcomer types: `make demo` and `make test`. Both install first.
-.PHONY: demo test typecheck bench build binary clean
+.PHONY: demo test typecheck bench build binary clean system-packages
 
 # The single executable `make binary` builds (and `make test` tests).
 BINARY := dist/flowrun-$(shell node -p 'process.platform + "-" + process.arch')
@@ -22,9 +22,13 @@ dist/src/index.js: node_modules $(SOURCES)
 demo: node_modules dist/src/index.js
 	node dist/src/cli/main.js run flows/ArxivAbstractTopicModel.ts
 
-## The whole test suite (the single executable's end-to-end tests included: it is built first)
-test: node_modules $(BINARY)
+## The whole test suite (the single executable's end-to-end tests included: it is built first;
+## redis-server and graphviz are installed first when missing, as root)
+test: system-packages node_modules $(BINARY)
 	FLOWRUN_REQUIRE_BINARY=1 npm test
+
+system-packages:
+	@scripts/install-system-packages.sh
 
 typecheck: node_modules
 	npm run typecheck

@@ -11,9 +11,10 @@ import { checkMeasurements } from "./check-measurements.js";
 import type { Measurement } from "./context.js";
 import { fileMeasurements } from "./file-measurements.js";
 import { flowMeasurements } from "./flow-measurements.js";
+import { remoteMeasurements } from "./remote-measurements.js";
 import { s3Measurements } from "./s3-measurements.js";
 
 export type { BenchContext, Measurement } from "./context.js";
 export { printTable, type BenchRow, type BenchTarget } from "./table.js";
 
-export const measurements: Measurement[] = [...checkMeasurements, ...flowMeasurements, ...artifactMeasurements, ...s3Measurements, ...fileMeasurements, ...blobCacheMeasurements, ...arxivMeasurements, ...binaryMeasurements];
+export const measurements: Measurement[] = [...checkMeasurements, ...flowMeasurements, ...artifactMeasurements, ...s3Measurements, ...fileMeasurements, ...blobCacheMeasurements, ...arxivMeasurements, ...binaryMeasurements, ...remoteMeasurements];

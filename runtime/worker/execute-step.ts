@@ -144,12 +144,26 @@ function parameterAssigned(field: string, declaration: unknown, pathspec: string
   });
 }
 
+/**
+ * Committed task records this worker read as inputs, newest last. A committed record never
+ * changes, and the splits of a foreach all read the task that split: on S3 that is one GET per
+ * worker instead of one per split.
+ */
+const committedParents = new Map<string, TaskRecord>();
+const COMMITTED_PARENTS_KEPT = 64;
+
 async function loadParents(loaded: LoadedFlow, parents: string[]): Promise<TaskRecord[]> {
   return Promise.all(
     parents.map(async (spec) => {
+      const known = committedParents.get(spec);
+      if (known) return known;
       const [flow, runId, step, taskId] = spec.split("/") as [string, string, string, string];
       const record = await loaded.metadata.getTask(flow, runId, step, taskId);
       if (!record?.artifacts) throw new ArtifactError(`input task ${spec} has no committed artifacts`, { where: spec });
+      if (record.status === "succeeded") {
+        committedParents.set(spec, record);
+        if (committedParents.size > COMMITTED_PARENTS_KEPT) committedParents.delete(committedParents.keys().next().value!);
+      }
       return record;
     }),
   );

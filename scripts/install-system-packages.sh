@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The Debian packages the test suite runs for real, installed when missing (as root, with
+# apt-get): redis-server (the task queue's tests start their own), graphviz (the
+# `flowrun output-dot` test renders with `dot` when it is there). `make test` runs this.
+set -euo pipefail
+
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v dot >/dev/null 2>&1 || missing+=(graphviz)
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  echo "installing ${missing[*]} (Debian packages the tests use)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  exit 0
+fi
+
+for package in "${missing[@]}"; do
+  if [ "$package" = redis-server ]; then
+    echo "the test suite needs redis-server (the task queue's tests start one): install it, e.g. sudo apt-get install redis-server" >&2
+    exit 1
+  fi
+done
+echo "note: ${missing[*]} not installed; the tests that use it are skipped" >&2
