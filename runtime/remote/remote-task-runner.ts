@@ -20,6 +20,13 @@ import type { CodePackageRef } from "./code-package.js";
 import { connectRedis, watchConnection } from "./redis-connection.js";
 import { DEFAULT_QUEUE, logChannelOf, REDIS_PREFIX, type RemoteLogLine, type RemoteTaskJob, type RemoteTaskResult } from "./remote-job.js";
 
+/**
+ * Finished jobs kept in Redis for inspection: an outcome reaches the CLI on the event stream,
+ * and the datastore has the task, so Redis keeps only the recent ones (a job is a few KB).
+ */
+const KEEP_COMPLETED = { age: 3600, count: 1000 };
+const KEEP_FAILED = { age: 86_400, count: 10_000 };
+
 export interface RemoteTaskRunnerOptions {
   redisUrl: string;
   /** The queue of steps whose `@remote` names none. */
@@ -96,7 +103,7 @@ export class RemoteTaskRunner implements TaskRunner {
       logChannel: logChannelOf(this.options.run),
     };
     const result = new Promise<AttemptOutcome>((resolve, reject) => this.pending.set(jobId, { queue: queueName, attempt, resolve, reject }));
-    if (handle.batch.push({ name: step.step, data, opts: { jobId, removeOnComplete: { age: 3600 }, removeOnFail: { age: 86_400 } } }) === 1) {
+    if (handle.batch.push({ name: step.step, data, opts: { jobId, removeOnComplete: KEEP_COMPLETED, removeOnFail: KEEP_FAILED } }) === 1) {
       setImmediate(() => void this.flush(handle));
     }
     return result;
