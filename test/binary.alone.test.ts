@@ -1,8 +1,8 @@
 /**
  * The single executable (`make binary`, scripts/build-binary.mjs) in an empty directory far
  * from any node_modules, with a cache directory of its own: its version line, a linear flow,
- * a foreach, resume after a failure, the inspection commands, and the npm package's client
- * reading what the binary wrote. Skipped when dist/flowrun-linux-x64 was not built, unless
+ * a foreach, resume after a failure, the inspection commands, a `worker` serving a remote run,
+ * and the npm package's client reading what the binary wrote. Skipped when dist/flowrun-linux-x64 was not built, unless
  * FLOWRUN_REQUIRE_BINARY=1 (CI builds it and sets that).
  */
 import assert from "node:assert/strict";
@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { packFixtures, startRegistry, type FixtureRegistry } from "./fixtures/packages/fixture-registry.js";
 import { REPO, type CliResult } from "./support/flowrun-cli.js";
+import { killed, startRedisServer } from "./support/redis-server.js";
 import { startS3Server } from "./support/s3-server.js";
 
 /** A step with its own npm package, installed by npm from the test's registry. */
@@ -150,6 +151,31 @@ describe("the single executable, in an empty directory", { skip: !built && "dist
       assert.match(dump.stdout, /greeting = 'Hello, s3!'/, show(dump));
     } finally {
       await server.stop();
+    }
+  });
+
+  test("`worker` from the binary runs the remote steps of a run started by the binary", async () => {
+    const [server, redis] = await Promise.all([startS3Server(), startRedisServer()]);
+    const workerDir = join(base, "worker-machine");
+    mkdirSync(workerDir);
+    const env = { ...server.env, FLOWRUN_DATASTORE: "s3", FLOWRUN_DATASTORE_ROOT: `s3://${server.bucket}/remote`, AWS_EC2_METADATA_DISABLED: "true", FLOWRUN_REDIS_URL: redis.url };
+    // Another "machine": its own directory and cache; only Redis and S3 connect it to the run.
+    const worker = spawn(BINARY, ["worker", "--concurrency", "2"], {
+      cwd: workerDir,
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: workerDir, XDG_CACHE_HOME: join(workerDir, "cache"), NO_COLOR: "1", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    worker.stdout.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
+    try {
+      const run = await runBinary(project, ["run", "flows/Hello.ts", "--name", "remote", "--with", "remote"], env);
+      assert.equal(run.code, 0, `${show(run)}\n--- worker\n${output}`);
+      assert.match(output, /\/repeat\/\d+\] finished/);
+      const dump = await runBinary(project, ["dump", `HelloFlow/${runIdOf(run)}/repeat`, "--artifact", "repeated"], env);
+      assert.match(dump.stdout, /Hello, remote!/, show(dump));
+    } finally {
+      await killed(worker, "SIGTERM");
+      await Promise.all([redis.stop(), server.stop()]);
     }
   });
 

@@ -4,6 +4,7 @@
  * Alone: three workers and the CLI need the machine's cores to themselves.
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -53,8 +54,8 @@ async function waitForFile(file: string, test: (text: string) => boolean, timeou
   }
 }
 
-async function worker(name: string, options: { queue?: string; concurrency?: number; redisUrl?: string; env?: Record<string, string> } = {}): Promise<QueueWorkerProcess> {
-  const started = await startQueueWorker({ redisUrl: options.redisUrl ?? redis.url, datastoreRoot: store.datastore.root, name, queue: options.queue, concurrency: options.concurrency, env: { ...s3.env, ...options.env } });
+async function worker(name: string, options: { queue?: string; concurrency?: number; lockSeconds?: number; redisUrl?: string; env?: Record<string, string> } = {}): Promise<QueueWorkerProcess> {
+  const started = await startQueueWorker({ ...options, redisUrl: options.redisUrl ?? redis.url, datastoreRoot: store.datastore.root, name, env: { ...s3.env, ...options.env } });
   workers.push(started);
   return started;
 }
@@ -126,8 +127,8 @@ describe("three workers on one queue", () => {
 
 describe("faults", () => {
   test("a worker SIGKILLed mid-task: the task runs again on another worker, and only that task", async () => {
-    const victim = await worker("victim", { queue: "kill", concurrency: 1 });
-    await worker("survivor", { queue: "kill", concurrency: 3 });
+    const victim = await worker("victim", { queue: "kill", concurrency: 1, lockSeconds: 4 });
+    await worker("survivor", { queue: "kill", concurrency: 3, lockSeconds: 4 });
     const marksFile = join(scratch, "marks-kill");
     const running = store.run(SQUARES, ["--with", "remote:queue=kill", "--redis", redis.url, "--splits", "6", "--sleep-ms", "2500", "--marks", marksFile]);
     const text = await waitForFile(marksFile, (t) => / victim\n/.test(t));
@@ -143,8 +144,8 @@ describe("faults", () => {
   });
 
   test("a frozen worker that finishes late never overwrites the attempt that committed first", async () => {
-    const frozen = await worker("frozen", { queue: "freeze", concurrency: 1 });
-    await worker("thawed", { queue: "freeze", concurrency: 3 });
+    const frozen = await worker("frozen", { queue: "freeze", concurrency: 1, lockSeconds: 4 });
+    await worker("thawed", { queue: "freeze", concurrency: 3, lockSeconds: 4 });
     const marksFile = join(scratch, "marks-freeze");
     const running = store.run(SQUARES, ["--with", "remote:queue=freeze", "--redis", redis.url, "--splits", "4", "--sleep-ms", "2500", "--marks", marksFile]);
     const text = await waitForFile(marksFile, (t) => / frozen\n/.test(t));
@@ -170,6 +171,37 @@ describe("faults", () => {
     } finally {
       await backend.close();
     }
+  });
+
+  test("the CLI killed mid-run: tasks on the workers still finish and commit, and resume clones them", async () => {
+    await worker("steady", { queue: "orphan", concurrency: 4 });
+    const marksFile = join(scratch, "marks-orphan");
+    const idFile = join(scratch, "run-id-orphan");
+    const args = ["--with", "remote:queue=orphan", "--redis", redis.url];
+    const cli = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), join(REPO, "src/cli/main.ts"), "run", SQUARES, ...args, "--splits", "4", "--sleep-ms", "1500", "--marks", marksFile, "--run-id-file", idFile], {
+      env: { ...process.env, ...store.env },
+      stdio: "ignore",
+    });
+    await waitForFile(marksFile, (t) => t.split("\n").filter(Boolean).length === 4);
+    cli.kill("SIGKILL");
+    const runId = readFileSync(idFile, "utf8").trim();
+    // The splits commit on their own; each done-marker is what resume clones.
+    const backend = await openBackend(store.datastore);
+    try {
+      const metadata = new MetadataStore(backend);
+      const deadline = Date.now() + 30_000;
+      while ((await metadata.doneTasks("RemoteSquaresFlow", runId, "body")).size < 4) {
+        assert.ok(Date.now() < deadline, "the orphaned splits never committed");
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    } finally {
+      await backend.close();
+    }
+    const resumed = await runCli(["resume", SQUARES, "--origin-run-id", runId, ...args], { env: store.env });
+    assert.equal(resumed.code, 0, describeResult(resumed));
+    assert.match(resumed.stdout, /7 tasks \(5 cloned from the origin run\)/);
+    assert.equal(marks(marksFile).size, 4);
+    assert.ok([...marks(marksFile).values()].every((where) => where.length === 1), "a split ran again after resume");
   });
 
   test("a step with @dependencies gets its environment built on the worker", async () => {

@@ -27,6 +27,8 @@ export interface WorkerOptions {
   datastoreRoot: string;
   concurrency?: number;
   queue?: string;
+  /** How soon its tasks run elsewhere once it stops answering (the CLI's default: 10 s). */
+  lockSeconds?: number;
   /** Added to the worker's environment (the S3 endpoint, a registry). */
   env?: Record<string, string>;
   name: string;
@@ -35,7 +37,7 @@ export interface WorkerOptions {
 export async function startQueueWorker(options: WorkerOptions): Promise<QueueWorkerProcess> {
   const cache = mkdtempSync(join(tmpdir(), `flowrun-worker-${options.name}-`));
   const args = ["--import", TSX, join(REPO, "src/cli/main.ts"), "worker", "--redis", options.redisUrl, "--datastore", "s3", "--datastore-root", options.datastoreRoot,
-    "--concurrency", String(options.concurrency ?? 4), "--lock-seconds", "4"];
+    "--concurrency", String(options.concurrency ?? 4), "--lock-seconds", String(options.lockSeconds ?? 10)];
   if (options.queue) args.push("--queue", options.queue);
   const child = spawn(process.execPath, args, {
     cwd: cache,
