@@ -261,7 +261,7 @@ async function openRemoteRunner(
     run: run.run,
     metadata: run.metadata,
     environment: run.environment,
-    display: options.observer,
+    observer: options.observer,
   });
   return { runner, code };
 }

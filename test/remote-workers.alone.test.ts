@@ -8,6 +8,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { Redis } from "ioredis";
 import { openBackend } from "../runtime/datastore/open-backend.js";
 import { MetadataStore } from "../runtime/metadata/metadata-store.js";
 import { packFixtures, startRegistry, type FixtureRegistry } from "./fixtures/packages/fixture-registry.js";
@@ -81,7 +82,8 @@ describe("three workers on one queue", () => {
 
   test("a 300-split foreach is spread over all three, each split run once, output streamed back with its pathspec", async () => {
     const marksFile = join(scratch, "marks-300");
-    const result = await store.run(SQUARES, ["--with", "remote", "--redis", redis.url, "--splits", "300", "--marks", marksFile, "--max-workers", "48"]);
+    // Concurrency 4 on this machine's cores: each worker thread runs two splits at once, interleaved by the wait.
+    const result = await store.run(SQUARES, ["--with", "remote", "--redis", redis.url, "--splits", "300", "--sleep-ms", "20", "--marks", marksFile, "--max-workers", "48"]);
     assert.equal(result.code, 0, describeResult(result));
     const run = await store.read(`RemoteSquaresFlow/${result.runId}`);
     const joinTask = await (await run.step("join")).task();
@@ -91,6 +93,10 @@ describe("three workers on one queue", () => {
     assert.equal(ran.size, 300);
     assert.ok([...ran.values()].every((where) => where.length === 1), "a split ran more than once");
     assert.match(result.stdout + result.stderr, new RegExp(`\\[RemoteSquaresFlow/${result.runId}/body/\\d+\\] split 7 squared on [abc]`));
+    // Tasks sharing a thread each see their own `current` and their own output prefix.
+    const lines = [...(result.stdout + result.stderr).matchAll(/\[(\S+)\] split \d+ squared on [abc] \((\S+)\)/g)];
+    assert.equal(lines.length, 300);
+    for (const [, prefix, seen] of lines) assert.equal(seen, prefix);
     // The worker stored the output: `flowrun logs` reads it from S3.
     const task = (await (await run.step("body")).tasks())[0]!;
     const logs = await runCli(["logs", task.pathspec], { env: store.env });
@@ -243,6 +249,33 @@ describe("faults", () => {
       }
     } finally {
       await own.stop();
+    }
+  });
+
+  test("a queue no worker serves: the run says so and waits; a second Ctrl-C takes its jobs back off the queue", async () => {
+    const cli = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), join(REPO, "src/cli/main.ts"), "run", SQUARES, "--with", "remote:queue=nobody", "--redis", redis.url, "--splits", "2"], {
+      env: { ...process.env, ...store.env, NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    for (const stream of [cli.stdout!, cli.stderr!]) stream.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
+    const exited = new Promise<number>((resolve) => cli.once("exit", (code) => resolve(code ?? 128)));
+    const deadline = Date.now() + 60_000;
+    while (!/no worker serves queue nobody/.test(output)) {
+      assert.ok(Date.now() < deadline, `no warning:\n${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.match(output, /`flowrun worker --redis redis:\/\/127\.0\.0\.1:\d+ --queue nobody --datastore s3 --datastore-root s3:\/\/\S+`/);
+    cli.kill("SIGINT");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    cli.kill("SIGINT");
+    assert.equal(await exited, 1, output);
+    assert.match(output, /cancelled/);
+    const probe = new Redis(redis.url);
+    try {
+      assert.equal(await probe.llen("flowrun:nobody:wait"), 0, "the cancelled run left jobs on the queue");
+    } finally {
+      probe.disconnect();
     }
   });
 

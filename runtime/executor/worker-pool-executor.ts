@@ -22,6 +22,12 @@ import type { StepRuntimeOptions, TaskExecutor } from "./task-executor.js";
 export interface WorkerPoolExecutorOptions {
   setup: Omit<WorkerSetup, "flow">;
   maxWorkers: number;
+  /**
+   * Tasks one thread runs at once (default 1). A queue worker serving more tasks than it has
+   * cores sets more, so tasks waiting on I/O do not each cost a thread's cold start. A step
+   * with @timeout (which stops its thread), a memory limit (per thread) or @isolate keeps 1.
+   */
+  tasksPerThread?: number;
 }
 
 interface StepPool {
@@ -103,9 +109,12 @@ export class WorkerPoolExecutor implements TaskExecutor {
     return pool;
   }
 
-  private createPool(step: StepRuntimeOptions, maxThreads: number): Piscina {
-    const memory = step.decorators.resources?.memory;
-    return (memory === undefined && maxThreads > 1 && adoptFirstWorker()) || newWorkerPool(maxThreads, memory);
+  private createPool(step: StepRuntimeOptions, maxTasks: number): Piscina {
+    const { timeout, resources, isolate } = step.decorators;
+    const memory = resources?.memory;
+    const perThread = timeout || memory !== undefined || isolate ? 1 : Math.min(maxTasks, this.options.tasksPerThread ?? 1);
+    if (perThread > 1) return newWorkerPool(Math.ceil(maxTasks / perThread), undefined, perThread);
+    return (memory === undefined && maxTasks > 1 && adoptFirstWorker()) || newWorkerPool(maxTasks, memory);
   }
 }
 

@@ -17,17 +17,22 @@ const [LOADING, CLOSING] = [0, 1];
 /** How long a closing pool waits for workers loading native addons; far more than a load takes. */
 const NATIVE_LOAD_WAIT_MS = 10_000;
 
-export function newWorkerPool(maxThreads: number, memoryMb?: number): Piscina {
+/**
+ * A pool of up to `maxThreads` task workers. With `tasksPerThread` above 1 (a queue worker
+ * whose concurrency exceeds its cores), each thread runs that many tasks at once, and all
+ * threads start at once so tasks spread over them instead of filling the first.
+ */
+export function newWorkerPool(maxThreads: number, memoryMb?: number, tasksPerThread = 1): Piscina {
   const loads = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
   const pool = new Piscina({
     filename: BOOTSTRAP,
     workerData: { nativeLoads: loads.buffer },
-    minThreads: 1,
+    minThreads: tasksPerThread > 1 ? maxThreads : 1,
     maxThreads,
     idleTimeout: 60_000,
     // Its run-time histograms cost each pool ~20 ms to set up, and nothing reads them.
     recordTiming: false,
-    concurrentTasksPerWorker: 1,
+    concurrentTasksPerWorker: tasksPerThread,
     // The default ("sync") parks an idle worker in Atomics.wait, which starves its event
     // loop: lmdb-js never renews the worker's read snapshot between tasks.
     atomics: "disabled",

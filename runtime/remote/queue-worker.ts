@@ -9,7 +9,7 @@
  * finishes late, the commit claim in Redis (first claim wins) keeps it from writing over
  * the winner, and a re-run of a task that did commit answers with that commit.
  */
-import { hostname } from "node:os";
+import { availableParallelism, hostname } from "node:os";
 import { Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import { config } from "../../src/core/config.js";
@@ -156,7 +156,12 @@ export class QueueWorker {
       const channel = `flowrun-logs-${runKey.replace(/\W/g, "-")}-${process.pid}`;
       const publish = (line: RemoteLogLine) => void this.redis.publish(logChannel, JSON.stringify(line)).catch(() => {});
       run = {
-        executor: new WorkerPoolExecutor({ setup: { datastore: this.options.datastore, logChannel: channel }, maxWorkers: this.options.concurrency }),
+        executor: new WorkerPoolExecutor({
+          setup: { datastore: this.options.datastore, logChannel: channel },
+          maxWorkers: this.options.concurrency,
+          // More tasks than cores: threads take several each (their waits overlap) instead of one cold thread per task.
+          tasksPerThread: Math.ceil(this.options.concurrency / availableParallelism()),
+        }),
         logs: new LogSink(channel, this.metadata, { line: (pathspec, stream, text) => publish({ pathspec, stream, text }) }),
         steps: new Map(),
         active: 0,

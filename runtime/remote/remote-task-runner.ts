@@ -14,10 +14,11 @@ import { RemoteQueueError, serializeError, TaskFailedError } from "../../src/cor
 import type { DatastoreConfig } from "../../src/core/datastore-config.js";
 import type { StepRuntimeOptions } from "../executor/task-executor.js";
 import type { MetadataStore } from "../metadata/metadata-store.js";
-import type { LogDisplay } from "../scheduler/log-sink.js";
+import type { RunObserver } from "../scheduler/task-events.js";
 import type { AttemptOutcome, TaskAttempt, TaskRunner } from "../scheduler/task-attempt.js";
 import type { CodePackageRef } from "./code-package.js";
-import { connectRedis, watchConnection } from "./redis-connection.js";
+import { connectRedis, displayUrl, watchConnection } from "./redis-connection.js";
+import { listWorkers } from "./worker-registry.js";
 import { DEFAULT_QUEUE, logChannelOf, REDIS_PREFIX, type RemoteLogLine, type RemoteTaskJob, type RemoteTaskResult } from "./remote-job.js";
 
 /**
@@ -29,8 +30,6 @@ const KEEP_FAILED = { age: 86_400, count: 10_000 };
 
 export interface RemoteTaskRunnerOptions {
   redisUrl: string;
-  /** The queue of steps whose `@remote` names none. */
-  defaultQueue?: string;
   datastore: DatastoreConfig;
   code: CodePackageRef;
   /** `Flow/runId` */
@@ -38,7 +37,8 @@ export interface RemoteTaskRunnerOptions {
   metadata: MetadataStore;
   /** The step's `@dependencies` and the versions the run recorded for them. */
   environment: (step: string) => Pick<RemoteTaskJob, "packages" | "environmentLock">;
-  display: LogDisplay;
+  /** Shows the remote tasks' output lines, and a queue no worker serves. */
+  observer: RunObserver;
 }
 
 interface PendingJob {
@@ -78,7 +78,7 @@ export class RemoteTaskRunner implements TaskRunner {
     await subscriber.subscribe(logChannelOf(options.run));
     subscriber.on("message", (_channel: string, message: string) => {
       const line = JSON.parse(message) as RemoteLogLine;
-      options.display.line(line.pathspec, line.stream, line.text);
+      options.observer.line(line.pathspec, line.stream, line.text);
     });
     runner.stopWatching = watchConnection(connection, options.redisUrl, (error) => runner.fail(error));
     return runner;
@@ -90,7 +90,7 @@ export class RemoteTaskRunner implements TaskRunner {
 
   async run(step: StepRuntimeOptions, attempt: TaskAttempt): Promise<AttemptOutcome> {
     if (this.lost) throw this.lost;
-    const queueName = step.decorators.remote?.queue ?? this.options.defaultQueue ?? DEFAULT_QUEUE;
+    const queueName = step.decorators.remote?.queue ?? DEFAULT_QUEUE;
     const handle = this.queue(queueName);
     await handle.ready;
     const jobId = `${attempt.pathspec}/${attempt.request.current.retryCount}`;
@@ -148,6 +148,9 @@ export class RemoteTaskRunner implements TaskRunner {
       events.on("failed", ({ jobId, failedReason }) => this.failed(jobId, failedReason));
       handle!.events = events;
       await events.waitUntilReady();
+      if ((await listWorkers(connection, name)).length === 0) {
+        this.options.observer.info(`warning: no worker serves queue ${name} at ${displayUrl(this.options.redisUrl)} yet; its tasks wait until one does: \`flowrun worker --redis ${displayUrl(this.options.redisUrl)} --queue ${name} --datastore s3 --datastore-root ${this.options.datastore.root}\``);
+      }
     })();
     handle = { queue, ready, batch: [] };
     this.queues.set(name, handle);

@@ -6,7 +6,7 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { FlowDefinitionError, FlowrunError, serializeError, type SerializedError } from "../../src/core/errors.js";
-import { setCurrentState } from "../../src/core/flow/current.js";
+import { runAsTask, setCurrentState } from "../../src/core/flow/current.js";
 import { setTaskDatastore } from "../../src/core/datastore-config.js";
 import { setTaskFiles } from "../../src/core/flow/files.js";
 import { isFlowClass, type FlowSpec } from "../../src/core/flow/flowspec.js";
@@ -165,25 +165,25 @@ function jsonPreview(value: unknown): unknown {
   return value;
 }
 
-async function runTask(loaded: LoadedFlow, request: TaskRequest): Promise<TaskResponse> {
+async function runTask(shared: LoadedFlow, request: TaskRequest): Promise<TaskResponse> {
   const startedAt = Date.now();
   if (request.startSignal) Atomics.store(new BigInt64Array(request.startSignal), 0, BigInt(startedAt));
   request.startedPort?.postMessage("started");
   request.startedPort?.close();
   const { current } = request;
   const logs = newTaskLogContext(`${current.flowName}/${current.runId}/${current.stepName}/${current.taskId}`, current.retryCount);
-  const savedEnv = applyEnv(request.envVars);
-  setCurrentState(current);
+  // A store of its own: tasks that share this thread (a queue worker's) keep their prefetched inputs apart.
+  const loaded: LoadedFlow = { ...shared, content: new ContentStore(shared.content.backend) };
+  applyEnv(request.envVars);
   try {
     const step = () => executeStep(loaded, request, logs);
     const processes = request.processTable && new TaskProcessTable(request.processTable);
-    const result = await runWithTaskLogs(logs, processes ? () => runWithChildTracking(processes, step) : step);
+    const result = await runAsTask(current, () => runWithTaskLogs(logs, processes ? () => runWithChildTracking(processes, step) : step));
     return { ...result, logMessages: logs.messages, startedAt };
   } catch (error) {
     return { kind: "task", ok: false, error: serializeError(error), logMessages: logs.messages, startedAt };
   } finally {
-    setCurrentState(undefined);
-    restoreEnv(savedEnv);
+    restoreEnv();
     // An idle worker keeps a finished task's big buffers until V8 feels heap pressure, which
     // ArrayBuffers barely cause: collect now so the next step's workers have the memory.
     // After the answer is posted, so the task's duration does not include it.
@@ -192,17 +192,25 @@ async function runTask(loaded: LoadedFlow, request: TaskRequest): Promise<TaskRe
   }
 }
 
-function applyEnv(vars: Record<string, string> | undefined): Record<string, string | undefined> {
-  const saved: Record<string, string | undefined> = {};
+/**
+ * The step's @environment variables, set while any of its tasks runs: a thread serves one
+ * step, so tasks sharing it set the same values, and the last one to finish restores them.
+ */
+let envTasks = 0;
+let savedEnv: Record<string, string | undefined> = {};
+
+function applyEnv(vars: Record<string, string> | undefined): void {
+  if (envTasks++ > 0) return;
+  savedEnv = {};
   for (const [key, value] of Object.entries(vars ?? {})) {
-    saved[key] = process.env[key];
+    savedEnv[key] = process.env[key];
     process.env[key] = value;
   }
-  return saved;
 }
 
-function restoreEnv(saved: Record<string, string | undefined>): void {
-  for (const [key, value] of Object.entries(saved)) {
+function restoreEnv(): void {
+  if (--envTasks > 0) return;
+  for (const [key, value] of Object.entries(savedEnv)) {
     if (value === undefined) delete process.env[key];
     else process.env[key] = value;
   }

@@ -1,7 +1,9 @@
 /**
- * `current`: what the running task knows about itself. The runtime fills a state object
- * under a global symbol before each task (one task runs at a time in a worker thread).
+ * `current`: what the running task knows about itself. A task runs inside its own state
+ * (AsyncLocalStorage, so tasks sharing a worker thread each see theirs); outside any task, the
+ * state set globally (the parameters' defaults) answers.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import { taskFiles, type TaskFiles } from "./files.js";
 import { TASK_STATE } from "./registry.js";
 
@@ -27,14 +29,27 @@ export interface CurrentState {
   systemTags: string[];
 }
 
+/** Under a global symbol, like the rest of the task state: every copy of flowrun a flow loads shares it. */
+const STORAGE = Symbol.for("flowrun.taskStateStorage");
+
+function storage(): AsyncLocalStorage<CurrentState> {
+  const global = globalThis as Record<symbol, unknown>;
+  return (global[STORAGE] ??= new AsyncLocalStorage<CurrentState>()) as AsyncLocalStorage<CurrentState>;
+}
+
 function state(): CurrentState {
-  const value = (globalThis as Record<symbol, unknown>)[TASK_STATE] as CurrentState | undefined;
+  const value = storage().getStore() ?? ((globalThis as Record<symbol, unknown>)[TASK_STATE] as CurrentState | undefined);
   if (!value) throw new Error("`current` is only available while a flowrun task runs");
   return value;
 }
 
 export function setCurrentState(value: CurrentState | undefined): void {
   (globalThis as Record<symbol, unknown>)[TASK_STATE] = value;
+}
+
+/** Runs `fn` (and everything it schedules) as the task `value` describes. */
+export function runAsTask<T>(value: CurrentState, fn: () => T): T {
+  return storage().run(value, fn);
 }
 
 export const current = {
