@@ -62,7 +62,7 @@ export async function publishCodePackage(flowFile: string, backend: StorageBacke
     files: Object.fromEntries(files.sort().map((file) => [relative(root, file).split(sep).join("/"), readFileSync(file).toString("base64")])),
     packages: Object.fromEntries(Object.entries(packages).sort(([a], [b]) => a.localeCompare(b))),
   };
-  // Fixed mtime and no name in the gzip header: the same code makes the same bytes, so the same hash.
+  // Node writes no name and a zero mtime into the gzip header: the same code makes the same bytes, so the same hash.
   const bytes = gzipSync(JSON.stringify(pkg), { level: 6 });
   const hash = sha256(bytes);
   if (!(await backend.hasBlob(hash))) await backend.putBlob(hash, bytes);
