@@ -8,6 +8,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { Queue, QueueEvents } from "bullmq";
 import { Redis } from "ioredis";
 import { openBackend } from "../runtime/datastore/open-backend.js";
 import { MetadataStore } from "../runtime/metadata/metadata-store.js";
@@ -276,6 +277,22 @@ describe("faults", () => {
       assert.equal(await probe.llen("flowrun:nobody:wait"), 0, "the cancelled run left jobs on the queue");
     } finally {
       probe.disconnect();
+    }
+  });
+
+  test("a worker refuses a job from another flowrun version, saying which two", async () => {
+    await worker("versions", { queue: "versions" });
+    const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const queue = new Queue("versions", { connection, prefix: "flowrun" });
+    const events = new QueueEvents("versions", { connection, prefix: "flowrun" });
+    try {
+      await events.waitUntilReady();
+      const job = await queue.add("start", { flowrun: "0.0.0-older", attempt: { pathspec: "OldFlow/1/start/1" } });
+      await assert.rejects(job.waitUntilFinished(events, 30_000), /runs flowrun \d+\.\d+\.\d+; this run was started by flowrun 0\.0\.0-older/);
+    } finally {
+      await events.close();
+      await queue.close();
+      connection.disconnect();
     }
   });
 

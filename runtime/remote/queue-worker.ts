@@ -15,6 +15,7 @@ import type { Redis } from "ioredis";
 import { config } from "../../src/core/config.js";
 import type { DatastoreConfig } from "../../src/core/datastore-config.js";
 import { FlowrunError, RemoteQueueError, type SerializedError } from "../../src/core/errors.js";
+import { packageVersion } from "../../src/core/package-version.js";
 import { compileFlow } from "../compile/flow-compiler.js";
 import { openBackend } from "../datastore/open-backend.js";
 import type { StorageBackend } from "../datastore/storage-backend.js";
@@ -58,6 +59,7 @@ interface RunContext {
 
 export class QueueWorker {
   readonly id = `${hostname()}/${process.pid}`;
+  private readonly version = packageVersion();
   private readonly runs = new Map<string, RunContext>();
   private readonly guard: CommitGuard;
   private worker?: Worker<RemoteTaskJob, RemoteTaskResult>;
@@ -91,9 +93,9 @@ export class QueueWorker {
       maxStalledCount: 2,
     });
     self.worker.on("error", () => {}); // reconnecting is BullMQ's job; without a listener it is printed
-    registry.start({ id: self.id, queue: options.queue, concurrency: options.concurrency, datastore: options.datastore.root, startedAt: new Date().toISOString() });
+    registry.start({ id: self.id, queue: options.queue, concurrency: options.concurrency, version: self.version, datastore: options.datastore.root, startedAt: new Date().toISOString() });
     self.sweeper = setInterval(() => self.closeIdleRuns(), IDLE_RUN_MS / 4).unref();
-    options.log(`worker ${self.id} serves queue ${options.queue} on ${displayUrl(options.redisUrl)} (concurrency ${options.concurrency}, datastore ${backend.location})`);
+    options.log(`worker ${self.id} (flowrun ${self.version}) serves queue ${options.queue} on ${displayUrl(options.redisUrl)} (concurrency ${options.concurrency}, datastore ${backend.location})`);
     return self;
   }
 
@@ -110,6 +112,7 @@ export class QueueWorker {
   private async process(job: Job<RemoteTaskJob, RemoteTaskResult>): Promise<RemoteTaskResult> {
     const data = job.data;
     const { pathspec } = data.attempt;
+    this.checkVersion(data.flowrun);
     this.checkDatastore(data.datastore);
     // A re-run of a task another attempt committed (its worker died before saying so): that commit is the answer.
     if (!(await this.guard.mayWrite(pathspec))) return { outcome: await this.committedOutcome(pathspec), worker: this.id };
@@ -138,6 +141,15 @@ export class QueueWorker {
       run.active--;
       run.lastUsed = Date.now();
       this.registry.taskFinished(pathspec);
+    }
+  }
+
+  /** A run and its workers run the same flowrun: the job's shape, the artifact encoding and the commit protocol are its. */
+  private checkVersion(version: string | undefined): void {
+    if (version !== this.version) {
+      throw new RemoteQueueError(`worker ${this.id} runs flowrun ${this.version}; this run was started by flowrun ${version ?? "(unknown)"}`, {
+        hint: "run the same flowrun version on the machine that starts runs and on its workers (or give each version a queue of its own)",
+      });
     }
   }
 

@@ -12,6 +12,8 @@ export const REDIS_PREFIX = "flowrun";
 export const DEFAULT_QUEUE = "flowrun";
 
 export interface RemoteTaskJob {
+  /** The flowrun version of the CLI that started the run: a worker runs only jobs of its own version. */
+  flowrun: string;
   /** The run's datastore: a worker serves one, and refuses jobs of another. */
   datastore: DatastoreConfig;
   code: CodePackageRef;

@@ -12,6 +12,7 @@ import { Queue, QueueEvents, type JobsOptions } from "bullmq";
 import type { Redis } from "ioredis";
 import { RemoteQueueError, serializeError, TaskFailedError } from "../../src/core/errors.js";
 import type { DatastoreConfig } from "../../src/core/datastore-config.js";
+import { packageVersion } from "../../src/core/package-version.js";
 import type { StepRuntimeOptions } from "../executor/task-executor.js";
 import type { MetadataStore } from "../metadata/metadata-store.js";
 import type { RunObserver } from "../scheduler/task-events.js";
@@ -95,6 +96,7 @@ export class RemoteTaskRunner implements TaskRunner {
     await handle.ready;
     const jobId = `${attempt.pathspec}/${attempt.request.current.retryCount}`;
     const data: RemoteTaskJob = {
+      flowrun: packageVersion(),
       datastore: this.options.datastore,
       code: this.options.code,
       decorators: step.decorators,

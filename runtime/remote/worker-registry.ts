@@ -17,6 +17,8 @@ export interface WorkerInfo {
   pid: number;
   queue: string;
   concurrency: number;
+  /** The flowrun version it runs: it takes only jobs of runs started by the same version. */
+  version: string;
   datastore: string;
   startedAt: string;
   heartbeatAt: string;

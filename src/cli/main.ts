@@ -61,7 +61,7 @@ async function main(argv: string[]): Promise<number> {
     return first ? 0 : 2;
   }
   if (first === "--version") {
-    process.stdout.write(`${(await import("./package-version.js")).packageVersion()}\n`);
+    process.stdout.write(`${(await import("../core/package-version.js")).packageVersion()}\n`);
     return 0;
   }
   if (/\.[cm]?[jt]sx?$/.test(first) && !COMMANDS[first]) {

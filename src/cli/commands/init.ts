@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { UsageError } from "../../core/errors.js";
-import { flowrunPackage } from "../package-version.js";
+import { flowrunPackage } from "../../core/package-version.js";
 
 /** The file `flowrun env types` writes, which the generated tsconfig.json extends. */
 export const ENV_TSCONFIG = "tsconfig.flowrun-env.json";

@@ -22,13 +22,14 @@ export async function run(argv: string[]): Promise<number> {
     }
     const now = Date.now();
     printTable(
-      ["WORKER", "QUEUE", "CONCURRENCY", "RUNNING", "LAST BEAT", "DATASTORE", "TASKS"],
+      ["WORKER", "QUEUE", "CONCURRENCY", "RUNNING", "LAST BEAT", "FLOWRUN", "DATASTORE", "TASKS"],
       workers.map((w) => [
         w.id,
         w.queue,
         String(w.concurrency),
         String(w.tasks.length),
         `${Math.max(0, Math.round((now - Date.parse(w.heartbeatAt)) / 1000))} s ago`,
+        w.version,
         w.datastore,
         w.tasks.slice(0, 3).join(" ") + (w.tasks.length > 3 ? ` (+${w.tasks.length - 3})` : ""),
       ]),

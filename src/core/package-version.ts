@@ -1,11 +1,11 @@
 /**
  * flowrun's own package.json. It is found by walking up from this module: it sits two
- * directories up from src/cli/ in a checkout but three from dist/src/cli/ once compiled.
+ * directories up from src/core/ in a checkout but three from dist/src/core/ once compiled.
  */
 import { readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { NotFoundError } from "../core/errors.js";
+import { NotFoundError } from "./errors.js";
 
 export interface FlowrunPackage {
   version: string;
