@@ -115,7 +115,7 @@ export class QueueWorker {
     this.checkVersion(data.flowrun);
     this.checkDatastore(data.datastore);
     // A re-run of a task another attempt committed (its worker died before saying so): that commit is the answer.
-    if (!(await this.guard.mayWrite(pathspec))) return { outcome: await this.committedOutcome(pathspec), worker: this.id };
+    if (!(await this.guard.mayWrite(pathspec))) return { outcome: await this.committedOutcome(pathspec) };
     const runKey = `${data.attempt.record.flow}/${data.attempt.record.runId}`;
     const run = this.runContext(runKey, data.logChannel);
     run.active++;
@@ -133,7 +133,7 @@ export class QueueWorker {
         outcome = await this.committedOutcome(pathspec);
       }
       this.options.log(`[${pathspec}] ${outcome.ok ? "finished" : `failed: ${outcome.error.message.split("\n")[0]}`} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-      return { outcome, worker: this.id };
+      return { outcome };
     } catch (error) {
       this.options.log(`[${pathspec}] could not run: ${(error as Error).message}`);
       throw error;

@@ -26,10 +26,9 @@ export interface RemoteTaskJob {
   logChannel: string;
 }
 
+/** A job's return value: the attempt's outcome, as stored (its record names the worker that ran it). */
 export interface RemoteTaskResult {
   outcome: AttemptOutcome;
-  /** `host/pid` of the worker whose attempt committed. */
-  worker: string;
 }
 
 /** Redis key that names the one attempt allowed to commit a task (first wins). */
