@@ -138,7 +138,7 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
     if (remoteSteps.length > 0) {
       remote = await openRemoteRunner({ ...options, redisUrl: options.redisUrl ?? config.redisUrl() }, {
         backend, metadata, flowFile, remoteSteps, run: `${graph.className}/${runId}`,
-        environment: (step) => ({ packages: declared.get(step) ?? {}, environmentLock: environments[step] }),
+        environment: (step) => ({ declared: Object.fromEntries(declared), environmentLock: environments[step] }),
       });
     }
     const orchestrator = thisOrchestrator();

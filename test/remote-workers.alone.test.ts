@@ -211,7 +211,7 @@ describe("faults", () => {
     assert.ok([...marks(marksFile).values()].every((where) => where.length === 1), "a split ran again after resume");
   });
 
-  test("a step with @dependencies gets its environment built on the worker", async () => {
+  test("a step with @dependencies gets its environment built on the worker; a step lacking one gets the hint", async () => {
     const work = mkdtempSync(join(scratch, "registry-"));
     const packs = await packFixtures(work, ["fr-greeter-1.0.0"]);
     const registry: FixtureRegistry = await startRegistry([packs["fr-greeter@1.0.0"]!]);
@@ -223,6 +223,11 @@ describe("faults", () => {
       assert.equal(await greet.artifact("greeting"), "hello v1");
       assert.equal(await greet.artifact("ranOn"), "deps");
       assert.match(deps.output(), /environment \w+ built/);
+
+      // A remote step importing a package only another step declares gets the local run's hint.
+      const undeclared = await store.run(join(REPO, "test/fixtures/flows/undeclared-dependency.ts"), ["--with", "remote:queue=deps", "--redis", redis.url], { env: registry.npmEnv(work) });
+      assert.equal(undeclared.code, 1, describeResult(undeclared));
+      assert.match(undeclared.stderr, /hint: add @dependencies\(\{ packages: \{ "fr-greeter": "\^1\.0\.0" \} \}\) to step farewell \(step greet declares it\)/);
     } finally {
       await registry.close();
     }

@@ -23,6 +23,7 @@ import type { StepRuntimeOptions, TaskExecutor } from "../executor/task-executor
 import { WorkerPoolExecutor } from "../executor/worker-pool-executor.js";
 import { MetadataStore } from "../metadata/metadata-store.js";
 import type { ResponseTo, WorkerRequest } from "../protocol.js";
+import { withMissingPackageHint } from "../environments/missing-package-hint.js";
 import { LogSink } from "../scheduler/log-sink.js";
 import { CommittedElsewhere, LocalTaskRunner, type AttemptOutcome, type CommitGuard } from "../scheduler/task-attempt.js";
 import { checkoutCodePackage, type CheckedOutCode, type CodePackageRef } from "./code-package.js";
@@ -124,7 +125,13 @@ export class QueueWorker {
     this.options.log(`[${pathspec}] ${job.attemptsStarted > 1 || job.stalledCounter > 0 ? "runs again (its last worker was lost)" : "started"}`);
     try {
       const step = await this.stepOptions(run, data);
-      const runner = new LocalTaskRunner({ executor: inSourcePaths(run.executor, data.code, step), metadata: this.metadata, logs: run.logs, guard: this.guard });
+      const runner = new LocalTaskRunner({
+        executor: inSourcePaths(run.executor, data.code, step),
+        metadata: this.metadata,
+        logs: run.logs,
+        guard: this.guard,
+        explainFailure: (name, error) => withMissingPackageHint(error, name, new Map(Object.entries(data.declared))),
+      });
       let outcome: AttemptOutcome;
       try {
         outcome = await runner.run(step, { ...data.attempt, record: { ...data.attempt.record, worker: this.id } });
@@ -191,7 +198,7 @@ export class QueueWorker {
     if (!options) {
       options = (async () => {
         const code = await (run.code ??= checkoutCodePackage(data.code, this.backend, config.codePackageDir()));
-        const packages = { ...code.packages, ...data.packages };
+        const packages = { ...code.packages, ...data.declared[step] };
         let envDir: string | undefined;
         if (Object.keys(packages).length > 0) {
           const { ensureEnvironment } = await import("../environments/environment-builder.js");

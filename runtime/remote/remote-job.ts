@@ -18,8 +18,12 @@ export interface RemoteTaskJob {
   datastore: DatastoreConfig;
   code: CodePackageRef;
   decorators: StepDecorators;
-  /** The step's `@dependencies` (class and step merged), and the exact versions the run recorded for them. */
-  packages: Record<string, string>;
+  /**
+   * Every step's `@dependencies` (class and step merged), in the flow's order: the step's own
+   * set is built here, and the others say which decorator a missing package needs.
+   */
+  declared: Record<string, Record<string, string>>;
+  /** The exact versions the run recorded for the step's set. */
   environmentLock?: Record<string, string>;
   attempt: TaskAttempt;
   /** Redis channel on which the worker publishes the task's output lines, live. */

@@ -36,8 +36,8 @@ export interface RemoteTaskRunnerOptions {
   /** `Flow/runId` */
   run: string;
   metadata: MetadataStore;
-  /** The step's `@dependencies` and the versions the run recorded for them. */
-  environment: (step: string) => Pick<RemoteTaskJob, "packages" | "environmentLock">;
+  /** Every step's `@dependencies`, and the versions the run recorded for the step's. */
+  environment: (step: string) => Pick<RemoteTaskJob, "declared" | "environmentLock">;
   /** Shows the remote tasks' output lines, and a queue no worker serves. */
   observer: RunObserver;
 }
