@@ -76,3 +76,9 @@ export function stringOption(args: ParsedArgs, name: string): string | undefined
   if (typeof raw !== "string") throw new UsageError(`--${name} needs a value`);
   return raw;
 }
+
+/** For a command that takes options only: the first positional or unknown option is a UsageError. */
+export function rejectArguments(args: ParsedArgs, command: string): void {
+  const first = args.positionals[0] ?? (args.extra[0] && `--${args.extra[0].name}`);
+  if (first !== undefined) throw new UsageError(`unexpected argument "${first}"`, { hint: `flowrun ${command} --help lists its options` });
+}

@@ -9,7 +9,8 @@ import { config, redisUrl } from "../../core/config.js";
 import { datastoreConfig } from "../../core/datastore-config.js";
 import { QUEUE_NAME } from "../../core/flow/decorators.js";
 import { RemoteQueueError, UsageError } from "../../core/errors.js";
-import { intOption, parseArgv, stringOption } from "../argv.js";
+import { DEFAULT_QUEUE } from "../../../runtime/remote/remote-job.js";
+import { intOption, parseArgv, rejectArguments, stringOption } from "../argv.js";
 
 /** Seconds a job's lock lasts unless renewed: a killed worker's tasks run elsewhere after about this long. */
 const LOCK_SECONDS = 10;
@@ -23,11 +24,9 @@ export async function run(argv: string[]): Promise<number> {
     "datastore-root": { value: true },
     "lock-seconds": { value: true },
   });
-  if (args.positionals.length > 0 || args.extra.length > 0) {
-    throw new UsageError(`unexpected argument "${args.positionals[0] ?? `--${args.extra[0]!.name}`}"`, { hint: "flowrun worker --help lists its options" });
-  }
+  rejectArguments(args, "worker");
   const url = redisUrl(stringOption(args, "redis") ?? config.redisUrl());
-  const queue = stringOption(args, "queue") ?? "flowrun";
+  const queue = stringOption(args, "queue") ?? DEFAULT_QUEUE;
   if (!QUEUE_NAME.test(queue)) throw new UsageError(`--queue ${queue}: a queue name may only hold letters, digits, '_', '.', '-'`);
   const datastore = datastoreConfig({ datastore: stringOption(args, "datastore"), root: stringOption(args, "datastore-root") });
   if (datastore.kind !== "s3") {

@@ -1,14 +1,11 @@
 /** `flowrun workers [--redis URL] [--queue NAME]`: the live workers of the task queue. */
 import { config, redisUrl } from "../../core/config.js";
-import { UsageError } from "../../core/errors.js";
-import { parseArgv, stringOption } from "../argv.js";
+import { parseArgv, rejectArguments, stringOption } from "../argv.js";
 import { printTable } from "./table.js";
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgv(argv, { redis: { value: true }, queue: { value: true } });
-  if (args.positionals.length > 0 || args.extra.length > 0) {
-    throw new UsageError(`unexpected argument "${args.positionals[0] ?? `--${args.extra[0]!.name}`}"`, { hint: "flowrun workers --help lists its options" });
-  }
+  rejectArguments(args, "workers");
   const url = redisUrl(stringOption(args, "redis") ?? config.redisUrl());
   const { connectRedis, displayUrl } = await import("../../../runtime/remote/redis-connection.js");
   const { listWorkers } = await import("../../../runtime/remote/worker-registry.js");
