@@ -37,7 +37,7 @@ export async function connectRedis(url: string, options: { giveUp?: boolean } = 
 }
 
 /** Throws a one-line RemoteQueueError unless Redis at `url` answers a PING within a few seconds. */
-export async function probeRedis(url: string): Promise<void> {
+async function probeRedis(url: string): Promise<void> {
   const client = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: PROBE_TIMEOUT_MS });
   let reason: Error | undefined;
   client.on("error", (error: Error) => (reason ??= error));
