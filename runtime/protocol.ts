@@ -11,7 +11,7 @@ import type { NextCall } from "../src/core/flow/flowspec.js";
 import type { CompiledFlow } from "./compile/compiled-paths.js";
 import type { ArtifactRef } from "./datastore/content-store.js";
 import type { DatastoreConfig } from "../src/core/datastore-config.js";
-import type { ForeachFrame } from "./metadata/records.js";
+import type { ForeachFrame, StoredCard } from "./metadata/records.js";
 import type { SourceLocation, TransitionKind } from "../src/core/graph/types.js";
 import type { FlowOptions, StepDecorators } from "../src/core/flow/registry.js";
 import type { IdentityOptions } from "./run-context.js";
@@ -94,6 +94,8 @@ export interface TaskRequest {
   /** The worker crashed on the last attempt: record this failure for @catchError without running the step. */
   recordFailure?: SerializedError;
   envVars?: Record<string, string>;
+  /** The step's @card. */
+  card?: StepDecorators["card"];
   /** Set for steps with @timeout: the worker posts on it when the task really starts. */
   startedPort?: MessagePort;
   /** Set by the executor: the TaskProcessTable in which the worker records the processes the task starts. */
@@ -128,6 +130,8 @@ export interface TaskSuccess {
   foreachElements?: ArtifactRef[];
   /** switch: the step chosen. */
   chosen?: string;
+  /** The task's card, stored. */
+  card?: StoredCard;
   /** How many log messages the task published (the scheduler waits for all of them). */
   logMessages: number;
   /** When the worker took the task up (epoch ms): its duration excludes the wait for a worker. */
@@ -140,6 +144,8 @@ export interface WorkerFailure<K extends WorkerRequest["kind"]> {
   kind: K;
   ok: false;
   error: SerializedError;
+  /** A failed task's card, stored. */
+  card?: StoredCard;
   /** How many log messages the task published before it failed. */
   logMessages: number;
   /** When the worker took the task up (epoch ms); absent when no worker did. */

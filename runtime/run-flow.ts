@@ -19,6 +19,7 @@ import { WorkerPoolExecutor } from "./executor/worker-pool-executor.js";
 import { MetadataStore } from "./metadata/metadata-store.js";
 import type { RunRecord } from "./metadata/records.js";
 import { flowSource } from "./metadata/flow-source.js";
+import { runGraph } from "./metadata/run-graph.js";
 import { startHeartbeat, thisOrchestrator } from "./metadata/run-liveness.js";
 import type { ParametersResult } from "./protocol.js";
 import { compileFlow } from "./compile/flow-compiler.js";
@@ -160,6 +161,7 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
       resumeStep: options.resume?.step,
       environments,
       codePackage: remote?.code.hash,
+      graph: runGraph(graph),
     };
     await metadata.createRun(run);
     heartbeat = startHeartbeat(metadata, run, orchestrator.heartbeatSeconds);

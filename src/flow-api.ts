@@ -9,10 +9,11 @@ import "./core/flow/registry.js";
 
 export { FlowSpec, type Inputs } from "./core/flow/flowspec.js";
 export {
-  step, retry, catchError, timeout, resources, environment, isolate, dependencies, project, remote, type CaughtError,
+  step, retry, catchError, timeout, resources, environment, isolate, dependencies, project, remote, card, type CaughtError,
 } from "./core/flow/decorators.js";
 export { Parameter, IncludeFile, JSONType } from "./core/flow/parameters.js";
 export { current } from "./core/flow/current.js";
+export { Markdown, Table, Image, VegaLite, ProgressBar, type CardComponent, type CardComponentData, type TaskCard } from "./core/flow/cards.js";
 export type { FileRef, FileSource, PutFileOptions, TaskFiles } from "./core/flow/files.js";
 export {
   FlowrunError, UsageError, FlowDefinitionError, ParameterError, ArtifactError, TransitionError,

@@ -16,6 +16,7 @@
  */
 export * from "./flow-api.js";
 export { Flow, Run, Step, Task, listFlows, type LogOptions } from "./client/objects.js";
+export type { TaskCardContent } from "./client/task-card.js";
 export type { TaskException } from "../runtime/metadata/records.js";
 export { namespace, getNamespace, defaultNamespace } from "./client/namespace.js";
 export { Runner } from "./client/runner.js";

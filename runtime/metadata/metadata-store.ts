@@ -11,13 +11,15 @@
  *   splits/<flow>/<runId>/<step>/<taskId>     foreach element refs (read by `resume` only: every
  *                                             split reads its parent's TaskRecord, which must stay small)
  *   logs/<flow>/<runId>/<step>/<taskId>/<attempt>/<stream>/<seq>   text
+ *   cards/<flow>/<runId>/<step>/<taskId>/<attempt>   StoredCard of a running task's last
+ *                                             `current.card.refresh()` (the record has it once done)
  *   heartbeat/<flow>/<runId>                  Heartbeat (run-liveness.ts), apart from the RunRecord
  *                                             so that beating never rewrites the run record
  */
 import type { ArtifactRef } from "../datastore/content-store.js";
 import type { StorageBackend } from "../datastore/storage-backend.js";
 import { writing } from "../datastore/write-failure.js";
-import type { DoneMarker, Heartbeat, RunRecord, TaskRecord } from "./records.js";
+import type { DoneMarker, Heartbeat, RunRecord, StoredCard, TaskRecord } from "./records.js";
 import { decodeTag, encodeTag } from "./run-tags.js";
 
 export type LogStream = "stdout" | "stderr";
@@ -138,6 +140,16 @@ export class MetadataStore {
     return (await this.backend.getRecord(`done/${flow}/${runId}/${step}/${taskId}`)) !== undefined;
   }
 
+  /** The card a running task refreshed last. */
+  async putLiveCard(task: TaskAddress, attempt: number, card: StoredCard): Promise<void> {
+    await this.write(`the card of ${pathspecOf(task)}`, [{ key: liveCardKey(task, attempt), value: card }]);
+  }
+
+  /** A task's card: the one its record kept when the attempt ended, else the one it refreshed last. */
+  async taskCard(task: TaskRecord): Promise<StoredCard | undefined> {
+    return task.card ?? this.backend.getRecord<StoredCard>(liveCardKey(task, task.attempt));
+  }
+
   async appendLogs(chunks: ReadonlyArray<{ logKey: string; stream: LogStream; seq: number; text: string }>): Promise<void> {
     if (chunks.length === 0) return;
     const logs = [...new Set(chunks.map((c) => c.logKey.slice("logs/".length, c.logKey.lastIndexOf("/"))))];
@@ -174,7 +186,13 @@ function tagKey(flow: string, runId: string, encodedTag: string): string {
   return `tags/${flow}/${runId}/${encodedTag}`;
 }
 
-function pathspecOf(task: Pick<TaskRecord, "flow" | "runId" | "step" | "taskId">): string {
+type TaskAddress = Pick<TaskRecord, "flow" | "runId" | "step" | "taskId">;
+
+function liveCardKey(task: TaskAddress, attempt: number): string {
+  return `cards/${pathspecOf(task)}/${attempt}`;
+}
+
+function pathspecOf(task: TaskAddress): string {
   return `${task.flow}/${task.runId}/${task.step}/${task.taskId}`;
 }
 

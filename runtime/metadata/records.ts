@@ -58,6 +58,13 @@ export interface RunRecord {
   stats?: { tasks: number; cloned: number; failed: number };
   /** SHA-256 of the run's code package (runs with remote steps): the blob workers run. */
   codePackage?: string;
+  /** The flow's steps and transitions as the run ran them (absent in runs recorded before it). */
+  graph?: RunGraph;
+}
+
+/** What a reader needs of the flow's graph to draw it: no source locations, no decorator text. */
+export interface RunGraph {
+  steps: Array<{ name: string; kind: string; next: string[]; isJoin: boolean; foreach?: string; doc?: string; decorators: string[] }>;
 }
 
 export interface ForeachFrame {
@@ -97,6 +104,31 @@ export interface TaskRecord {
   logKey: string;
   /** `host/pid` of the `flowrun worker` that ran the attempt (remote steps only). */
   worker?: string;
+  /** The attempts before this one, which failed, oldest first (a retried task's history). */
+  earlierAttempts?: EarlierAttempt[];
+  /** The task's card (`current.card`, `@card`), stored when the attempt ended. */
+  card?: StoredCard;
+}
+
+export interface EarlierAttempt {
+  attempt: number;
+  dispatchedAt?: string;
+  startedAt: string;
+  finishedAt?: string;
+  /** The error's `name: message`. */
+  error?: string;
+}
+
+/**
+ * A card as a task record keeps it: its components are stored like an artifact (an image's
+ * bytes would not fit a record). While the task runs, `current.card.refresh()` keeps the
+ * latest one under `cards/<flow>/<runId>/<step>/<taskId>/<attempt>`.
+ */
+export interface StoredCard {
+  type: "default" | "blank";
+  /** The components (`CardData`); absent when none were appended. */
+  ref?: ArtifactRef;
+  updatedAt: string;
 }
 
 /** Why a task failed: the error as thrown in the task, and where the user's code threw it. */

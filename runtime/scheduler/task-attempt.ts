@@ -123,6 +123,7 @@ export class LocalTaskRunner implements TaskRunner {
       record.startedAt = new Date(startedAt).toISOString();
       record.finishedAt = new Date(finished).toISOString();
       record.durationMs = Math.max(0, finished - startedAt);
+      if (response.card) record.card = response.card;
       if (response.ok) {
         record.status = "succeeded";
         record.artifacts = response.artifacts;

@@ -15,7 +15,7 @@ import type { FlowGraph, StepNode } from "../../src/core/graph/types.js";
 import type { ArtifactRef } from "../datastore/content-store.js";
 import type { StepRuntimeOptions } from "../executor/task-executor.js";
 import { logKeyFor, type MetadataStore } from "../metadata/metadata-store.js";
-import type { ForeachFrame, TaskRecord } from "../metadata/records.js";
+import type { EarlierAttempt, ForeachFrame, TaskRecord } from "../metadata/records.js";
 import type { ExpectedTransition, TaskRequest, TaskSuccess } from "../protocol.js";
 import type { ResumePlan } from "../resume/resume-plan.js";
 import { AttemptStoreError, type TaskRunner } from "./task-attempt.js";
@@ -28,6 +28,8 @@ export interface PendingTask {
   parents: string[];
   stack: ForeachFrame[];
   recordFailure?: SerializedError;
+  /** The attempts that failed before this one. */
+  earlierAttempts?: EarlierAttempt[];
 }
 
 export interface SchedulerOptions {
@@ -168,6 +170,7 @@ export class TaskScheduler {
       parents: task.parents,
       foreachStack: task.stack,
       logKey: logKeyFor(currentBase.flowName, currentBase.runId, task.step, task.taskId, task.attempt),
+      ...(task.earlierAttempts && { earlierAttempts: task.earlierAttempts }),
     };
     const request: TaskRequest = {
       kind: "task",
@@ -184,6 +187,7 @@ export class TaskScheduler {
       catchError: catchError && { ...catchError, lastAttempt: task.attempt >= retries },
       recordFailure: task.recordFailure,
       envVars: stepOptions.decorators.environment?.vars,
+      card: stepOptions.decorators.card,
     };
     observer.task({ kind: "started", pathspec, attempt: task.attempt, split: splitPosition(task) });
     // Warm the workers of the next steps while this task runs: a cold worker takes
@@ -196,7 +200,7 @@ export class TaskScheduler {
         observer.task({ kind: "finished", pathspec, attempt: task.attempt, durationMs: outcome.record.durationMs ?? 0, split: splitPosition(task), splits: outcome.result.foreachElements?.length });
         if (!this.stopping || this.stopping === "cancelled") this.schedule(node, task.taskId, task.stack, outcome.result);
       } else {
-        this.retryOrFail(task, pathspec, outcome.error, retries, catchError !== undefined);
+        this.retryOrFail(withAttempt(task, outcome.record), pathspec, outcome.error, retries, catchError !== undefined);
       }
     } catch (error) {
       // Storing the outcome failed (a full disk): the task's own error, the cause, comes first.
@@ -354,6 +358,13 @@ class TaskQueue {
     }
     return task;
   }
+}
+
+/** The task with its failed attempt added to its history, for the record of the next one. */
+function withAttempt(task: PendingTask, failed: TaskRecord): PendingTask {
+  const { attempt, dispatchedAt, startedAt, finishedAt, exception } = failed;
+  const summary: EarlierAttempt = { attempt, dispatchedAt, startedAt, finishedAt, error: exception && `${exception.name}: ${exception.message}` };
+  return { ...task, earlierAttempts: [...(task.earlierAttempts ?? []), summary] };
 }
 
 function splitPosition(task: PendingTask): SplitPosition | undefined {

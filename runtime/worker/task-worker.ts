@@ -23,7 +23,8 @@ import type { ParametersRequest, ParametersResponse, TaskRequest, TaskResponse, 
 import { TaskProcessTable } from "../task-process-table.js";
 import { installChildProcessTracking, runWithChildTracking } from "./child-processes.js";
 import { executeStep, type LoadedFlow } from "./execute-step.js";
-import { installLogCapture, newTaskLogContext, runWithTaskLogs } from "./log-capture.js";
+import { installLogCapture, newTaskLogContext, publishTaskLog, runWithTaskLogs } from "./log-capture.js";
+import { TaskCardCollector } from "./task-card.js";
 
 const BIG_TASK_BYTES = 64 * 1024 * 1024;
 setFlagsFromString("--expose-gc");
@@ -174,14 +175,18 @@ async function runTask(shared: LoadedFlow, request: TaskRequest): Promise<TaskRe
   const logs = newTaskLogContext(`${current.flowName}/${current.runId}/${current.stepName}/${current.taskId}`, current.retryCount);
   // A store of its own: tasks that share this thread (a queue worker's) keep their prefetched inputs apart.
   const loaded: LoadedFlow = { ...shared, content: new ContentStore(shared.content.backend) };
+  const task = { flow: current.flowName, runId: current.runId, step: current.stepName, taskId: current.taskId, attempt: current.retryCount };
+  const card = new TaskCardCollector(request.card?.type, task, loaded.content, loaded.metadata, (text) => publishTaskLog(logs, "stderr", text));
   applyEnv(request.envVars);
   try {
     const step = () => executeStep(loaded, request, logs);
     const processes = request.processTable && new TaskProcessTable(request.processTable);
-    const result = await runAsTask(current, () => runWithTaskLogs(logs, processes ? () => runWithChildTracking(processes, step) : step));
-    return { ...result, logMessages: logs.messages, startedAt };
+    const result = await runAsTask({ ...current, card }, () => runWithTaskLogs(logs, processes ? () => runWithChildTracking(processes, step) : step));
+    return { ...result, card: await card.finish(), logMessages: logs.messages, startedAt };
   } catch (error) {
-    return { kind: "task", ok: false, error: serializeError(error), logMessages: logs.messages, startedAt };
+    // A failed task keeps the card it built, for whoever looks into why it failed.
+    const stored = await card.finish().catch(() => undefined);
+    return { kind: "task", ok: false, error: serializeError(error), ...(stored && { card: stored }), logMessages: logs.messages, startedAt };
   } finally {
     restoreEnv();
     // An idle worker keeps a finished task's big buffers until V8 feels heap pressure, which

@@ -1,7 +1,7 @@
 /** `--with retry:times=2,delaySeconds=1` -> step decorator options applied to every step. */
 import type { StepDecorators } from "../core/flow/registry.js";
 import { UsageError } from "../core/errors.js";
-import { QUEUE_NAME, resourcesOptions, retryOptions, timeoutOptions, type OptionProblem } from "../core/flow/decorators.js";
+import { cardOptions, QUEUE_NAME, resourcesOptions, retryOptions, timeoutOptions, type OptionProblem } from "../core/flow/decorators.js";
 
 const NUMERIC = new Set(["times", "delaySeconds", "seconds", "minutes", "hours", "cpu", "memory"]);
 
@@ -26,12 +26,13 @@ export function parseWithDecorators(specs: string[]): StepDecorators {
       case "timeout": out.timeout = timeoutOptions(numbers, fail); break;
       case "resources": out.resources = resourcesOptions(numbers, fail); break;
       case "isolate": out.isolate = true; break;
+      case "card": out.card = cardOptions(args, fail); break;
       case "remote":
         if (args.queue !== undefined && !QUEUE_NAME.test(String(args.queue))) fail(`queue "${args.queue}" may only hold letters, digits, '_', '.', '-'`);
         out.remote = { queue: args.queue === undefined ? undefined : String(args.queue) };
         break;
       default:
-        throw new UsageError(`--with ${name}: unknown decorator`, { hint: "--with takes retry, catchError, timeout, resources, isolate or remote" });
+        throw new UsageError(`--with ${name}: unknown decorator`, { hint: "--with takes retry, catchError, timeout, resources, isolate, remote or card" });
     }
   }
   return out;

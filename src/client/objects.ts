@@ -3,6 +3,7 @@
  * or an S3 datastore. Objects are snapshots of the metadata when they were read; artifact
  * values load only when asked for.
  */
+import { readTaskCard, type TaskCardContent } from "./task-card.js";
 import type { Readable } from "node:stream";
 import { NotFoundError } from "../core/errors.js";
 import { isFileRef, type FileRef } from "../core/flow/files.js";
@@ -341,6 +342,11 @@ export class Task {
       for (const item of Array.isArray(value) ? value : [value]) if (isFileRef(item)) refs.push(item);
     }
     return refs;
+  }
+
+  /** The task's card (`current.card`, `@card`) as stored, or null when the task has none. */
+  card(): Promise<TaskCardContent | null> {
+    return readTaskCard(this.store.metadata, this.store.content, this.record);
   }
 
   /** What the task printed; `attempt` reads an earlier attempt's (a failed attempt's ends with its error). */

@@ -4,6 +4,7 @@
  * state set globally (the parameters' defaults) answers.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import type { TaskCard } from "./cards.js";
 import { taskFiles, type TaskFiles } from "./files.js";
 import { TASK_STATE } from "./registry.js";
 
@@ -27,6 +28,8 @@ export interface CurrentState {
   tags: string[];
   /** `user:`, `project:`, `project_branch:` and `runtime:` tags, which only flowrun sets. */
   systemTags: string[];
+  /** The task's card, set by the worker for the task it runs (never part of a message). */
+  card?: TaskCard;
 }
 
 /** Under a global symbol, like the rest of the task state: every copy of flowrun a flow loads shares it. */
@@ -77,5 +80,11 @@ export const current = {
   get files(): TaskFiles {
     state();
     return taskFiles();
+  },
+  /** The task's card: `current.card.append(new Markdown("# Results"))` (see `@card`). */
+  get card(): TaskCard {
+    const card = state().card;
+    if (!card) throw new Error("`current.card` is only available inside a step");
+    return card;
   },
 };

@@ -123,6 +123,22 @@ export function remote(options: { queue?: string } = {}): MethodDecorator {
   return stepOption("remote", { queue: options.queue });
 }
 
+/**
+ * Gives every task of the step a card (`flowrun card view`, `flowrun ui`): what the step
+ * appends to `current.card`, then (type `default`) the task's artifacts. Without `@card` a
+ * step's appended components still make a card, of type `blank`.
+ */
+export function card(options: { type?: "default" | "blank" } = {}): MethodDecorator {
+  return stepOption("card", cardOptions(options, typeError("card")));
+}
+
+/** @card's options, checked (shared with `--with card:...`). */
+export function cardOptions(options: { type?: unknown }, fail: OptionProblem): NonNullable<StepDecorators["card"]> {
+  const type = options.type ?? "default";
+  if (type !== "default" && type !== "blank") fail(`type must be "default" or "blank", got ${JSON.stringify(type)}`);
+  return { type };
+}
+
 /** What a queue may be called (a part of Redis keys). */
 export const QUEUE_NAME = /^[a-z0-9_][a-z0-9_.-]{0,63}$/i;
 

@@ -27,6 +27,8 @@ export interface StepDecorators {
   dependencies?: { packages: Record<string, string> };
   /** Runs the step's tasks on the workers of a task queue (`flowrun worker`) instead of in this process. */
   remote?: { queue?: string };
+  /** The task's card also lists its artifacts (`default`); `blank` shows only what the step appends. */
+  card?: { type: "default" | "blank" };
 }
 
 export interface StepRecord {
