@@ -11,7 +11,7 @@ node_modules: package.json package-lock.json
 # The compiled package: what `import { Flow } from "flowrun"` loads in a script in this
 # checkout (a package resolves its own name), and what `npm pack` ships. Rebuilt when a
 # source changes.
-SOURCES := $(shell find src runtime -name '*.ts' -o -name '*.mjs') package.json tsconfig.json tsconfig.build.json
+SOURCES := $(shell find src runtime -name '*.ts' -o -name '*.mjs' -o -path '*/static/*') package.json tsconfig.json tsconfig.build.json
 dist/src/index.js: node_modules $(SOURCES)
 	npm run build
 	@touch $@

@@ -31,6 +31,21 @@ const RUN_OPTIONS = `Options:
   --debug                        stack traces of flowrun's own errors`;
 
 export const COMMAND_HELP: Record<string, string> = {
+  ui: `Usage: flowrun ui [--port 8324] [--host 127.0.0.1] [options]
+
+Serves the web UI until stopped: runs (filter by flow, status, tag, namespace), a run's DAG
+and timeline (live while it runs), tasks' output, artifacts and cards. Read-only; everything
+comes from the datastore, local or S3, and from flowrun itself (no CDN).
+  --port N                       the port (default 8324; 0 picks a free one)
+  --host ADDRESS                 where to listen (default 127.0.0.1; another address warns:
+                                 the UI has no login)
+${READ_OPTIONS.split("\n").filter((line) => !line.includes("namespace")).join("\n")}`,
+  card: `Usage: flowrun card view Flow/runId/step[/taskId] [--out FILE] [options]
+
+Writes the task's card (current.card, @card) as one self-contained HTML file and prints its
+path (default: Flow-runId-step-taskId.card.html here). A step with one task needs no task ID.
+  --out FILE                     where to write it
+${READ_OPTIONS.split("\n").filter((line) => !line.includes("namespace")).join("\n")}`,
   worker: `Usage: flowrun worker [--redis URL] [--queue NAME] [--concurrency N] --datastore s3 --datastore-root s3://B/P
 
 Runs tasks of remote steps (\`--with remote\`, \`@remote\`) from the task queue until stopped,

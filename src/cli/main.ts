@@ -26,6 +26,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   datastore: () => import("./commands/datastore.js"),
   worker: () => import("./commands/worker.js"),
   workers: () => import("./commands/workers.js"),
+  ui: () => import("./commands/ui.js"),
+  card: () => import("./commands/card.js"),
 };
 
 const USAGE = `flowrun — run TypeScript flows as DAGs with versioned artifacts
@@ -46,6 +48,8 @@ Usage:
   flowrun datastore backup DIR | verify                  copy or check the local datastore
   flowrun worker --redis URL --datastore s3 ...          run remote steps' tasks from the queue
   flowrun workers [--redis URL]                          the queue's live workers
+  flowrun ui [--port 8324] [--host 127.0.0.1]            watch and inspect runs in the browser
+  flowrun card view PATHSPEC [--out FILE]                a task's card as one HTML file
   flowrun <flow.ts> --help                               the flow's parameters
   flowrun <command> --help | --version                   a command's usage and options; flowrun's version
 

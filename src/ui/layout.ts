@@ -1,0 +1,34 @@
+/** The frame of every page of `flowrun ui`: the stylesheet and script it serves itself, a header, the content. */
+import { html, type SafeHtml } from "./html.js";
+
+export function page(title: string, body: SafeHtml, crumbs: ReadonlyArray<{ label: string; href?: string }> = []): string {
+  return html`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title} · flowrun</title><link rel="stylesheet" href="/static/style.css"><script src="/static/app.js" defer></script></head>
+<body><header class="top"><a class="brand" href="/">flowrun</a><nav class="crumbs">${crumbs.map((c) => (c.href ? html`<a href="${c.href}">${c.label}</a>` : html`<span>${c.label}</span>`))}</nav></header>
+<main>${body}</main></body></html>`.text;
+}
+
+export function runHref(flow: string, runId: string): string {
+  return `/runs/${flow}/${runId}`;
+}
+
+export function taskHref(flow: string, runId: string, step: string, taskId: string): string {
+  return `/runs/${flow}/${runId}/${step}/${taskId}`;
+}
+
+export function formatDuration(ms: number | undefined): string {
+  if (ms === undefined) return "";
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const minutes = Math.floor(ms / 60_000);
+  return minutes < 60 ? `${minutes} m ${Math.round((ms % 60_000) / 1000)} s` : `${Math.floor(minutes / 60)} h ${minutes % 60} m`;
+}
+
+export function formatTime(iso: string | undefined): string {
+  return iso ? iso.replace("T", " ").slice(0, 19) : "";
+}
+
+export function statusBadge(status: string): SafeHtml {
+  return html`<span class="status status-${status}">${status}</span>`;
+}

@@ -1,0 +1,149 @@
+/**
+ * Server-sent events that keep a page current while a run goes. The server reads the
+ * datastore once per interval for each run being watched, however many pages watch it
+ * (a run's watchers share one reader), and sends only what changed; a browser never polls.
+ *
+ * Run pages get `state` events ({ status, steps }) and re-fetch their timeline when told;
+ * task pages get `log` events ({ stream, text }), `card` events when the card was refreshed,
+ * and `status` when the task ends. Both get `end` when there is nothing more to follow.
+ */
+import type { ServerResponse } from "node:http";
+import type { MetadataStore } from "../../runtime/metadata/metadata-store.js";
+import type { RunRecord, TaskRecord } from "../../runtime/metadata/records.js";
+import { observedStatus } from "../../runtime/metadata/run-liveness.js";
+import { countsText } from "./dag-svg.js";
+import { formatDuration } from "./layout.js";
+import { attemptLogKey } from "./task-page.js";
+import { stepSummaries } from "./ui-data.js";
+
+const RUN_INTERVAL_MS = 1000;
+const TASK_INTERVAL_MS = 500;
+const KEEPALIVE_MS = 15_000;
+
+export class EventStream {
+  private readonly keepalive: NodeJS.Timeout;
+  closed = false;
+
+  constructor(private readonly response: ServerResponse, onClose: () => void) {
+    response.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", connection: "keep-alive" });
+    response.write("retry: 3000\n\n");
+    this.keepalive = setInterval(() => response.write(": keepalive\n\n"), KEEPALIVE_MS);
+    response.on("close", () => {
+      this.closed = true;
+      clearInterval(this.keepalive);
+      onClose();
+    });
+  }
+
+  send(event: string, data: unknown): void {
+    if (!this.closed) this.response.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  }
+
+  end(): void {
+    this.send("end", {});
+    this.response.end();
+  }
+}
+
+/** One reader per watched run, shared by every page watching it. */
+export class RunWatchers {
+  private readonly watchers = new Map<string, { streams: Set<EventStream>; timer: NodeJS.Timeout; last: string }>();
+
+  constructor(private readonly metadata: MetadataStore) {}
+
+  watch(run: RunRecord, response: ServerResponse): void {
+    const key = `${run.flow}/${run.runId}`;
+    const stream = new EventStream(response, () => this.unwatch(key, stream));
+    let watcher = this.watchers.get(key);
+    if (!watcher) {
+      const created = { streams: new Set<EventStream>(), last: "", timer: setInterval(() => void this.read(key, run), RUN_INTERVAL_MS) };
+      this.watchers.set(key, created);
+      watcher = created;
+    }
+    watcher.streams.add(stream);
+    void this.read(key, run);
+  }
+
+  private unwatch(key: string, stream: EventStream): void {
+    const watcher = this.watchers.get(key);
+    watcher?.streams.delete(stream);
+    if (watcher && watcher.streams.size === 0) this.stop(key);
+  }
+
+  close(): void {
+    for (const key of [...this.watchers.keys()]) this.stop(key);
+  }
+
+  private stop(key: string): void {
+    const watcher = this.watchers.get(key);
+    if (!watcher) return;
+    clearInterval(watcher.timer);
+    this.watchers.delete(key);
+    for (const stream of watcher.streams) stream.end();
+  }
+
+  private async read(key: string, run: RunRecord): Promise<void> {
+    const watcher = this.watchers.get(key);
+    if (!watcher) return;
+    try {
+      const record = (await this.metadata.getRun(run.flow, run.runId)) ?? run;
+      const [status, tasks] = await Promise.all([observedStatus(this.metadata, record), this.metadata.listTasks(run.flow, run.runId)]);
+      const steps = stepSummaries(record.graph ?? { steps: [] }, tasks).map((step) => ({ ...step, counts: countsText(step) }));
+      const took = record.finishedAt ? formatDuration(Date.parse(record.finishedAt) - Date.parse(record.createdAt)) : "";
+      const state = { status, took, steps, tasks: tasks.length };
+      const text = JSON.stringify(state);
+      if (text !== watcher.last) {
+        // A newcomer has not seen any state: every watcher gets the latest when it changed.
+        watcher.last = text;
+        for (const stream of watcher.streams) stream.send("state", state);
+      }
+      if (status !== "running") this.stop(key);
+    } catch (error) {
+      for (const stream of watcher.streams) stream.send("problem", { message: (error as Error).message });
+    }
+  }
+}
+
+/** Follows one attempt of a task for one page: new output from the chunk counts the page has, card refreshes, the end. */
+export function followTask(metadata: MetadataStore, task: TaskRecord, attempt: number, from: TaskPageState, response: ServerResponse): void {
+  const logKey = attemptLogKey(task, attempt);
+  const counts = { stdout: from.stdout, stderr: from.stderr };
+  let cardAt = from.cardAt;
+  let reading = false;
+  const read = async () => {
+    if (reading || stream.closed) return;
+    reading = true;
+    try {
+      const record = (await metadata.getTask(task.flow, task.runId, task.step, task.taskId)) ?? task;
+      for (const name of ["stdout", "stderr"] as const) {
+        const chunks = await metadata.logChunksFrom(logKey, name, counts[name]);
+        counts[name] += chunks.length;
+        if (chunks.length > 0) stream.send("log", { stream: name, text: chunks.join(""), chunks: counts[name] });
+      }
+      const card = await metadata.taskCard(record);
+      if (card && card.updatedAt !== cardAt) {
+        stream.send("card", { updatedAt: card.updatedAt });
+        cardAt = card.updatedAt;
+      }
+      if (record.status !== "running" || record.attempt !== attempt) {
+        clearInterval(timer);
+        stream.send("status", { status: record.attempt === attempt ? record.status : "failed" });
+        stream.end();
+      }
+    } catch (error) {
+      stream.send("problem", { message: (error as Error).message });
+    } finally {
+      reading = false;
+    }
+  };
+  const stream = new EventStream(response, () => clearInterval(timer));
+  const timer = setInterval(() => void read(), TASK_INTERVAL_MS);
+  void read();
+}
+
+/** What a task page already shows: chunks of each stream, and the card of that time. */
+export interface TaskPageState {
+  stdout: number;
+  stderr: number;
+  cardAt?: string;
+}
