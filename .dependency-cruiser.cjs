@@ -25,6 +25,20 @@ module.exports = {
       to: { path: "^src/cli/", pathNot: "^src/cli/console-display\\.ts$" },
     },
     {
+      name: "ui-reads-only",
+      comment: "The web UI (src/ui) reads the datastore through metadata, content and the client; it runs nothing and knows no command.",
+      severity: "error",
+      from: { path: "^src/ui/" },
+      to: { path: "^runtime/(scheduler|executor|worker|environments|resume|remote|compile)/|^runtime/run-flow\\.ts|^src/cli/" },
+    },
+    {
+      name: "client-below-ui",
+      comment: "The client library does not serve pages.",
+      severity: "error",
+      from: { path: "^src/(client|core)/|^runtime/" },
+      to: { path: "^src/ui/" },
+    },
+    {
       name: "datastore-is-storage-only",
       comment: "runtime/datastore stores bytes and records; what they mean (runs, tasks) is runtime/metadata's.",
       severity: "error",
