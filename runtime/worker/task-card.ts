@@ -4,7 +4,7 @@
  * the card while the task runs, at most once per REFRESH_MS (a refresh in between is stored
  * when that time is up); `finish()` stores it when the attempt ends, for its task record.
  */
-import { cardData, checkComponent, type CardComponent, type TaskCard } from "../../src/core/flow/cards.js";
+import { cardData, checkComponent, type CardComponent, type CardData, type TaskCard } from "../../src/core/flow/cards.js";
 import type { ContentStore } from "../datastore/content-store.js";
 import type { MetadataStore } from "../metadata/metadata-store.js";
 import type { StoredCard, TaskRecord } from "../metadata/records.js";
@@ -65,16 +65,22 @@ export class TaskCardCollector implements TaskCard {
     return this.stored();
   }
 
+  /** Stores the card as it is now (its data is taken at once; the write may wait for the one before). */
   private storeLive(): Promise<void> {
     this.lastStored = Date.now();
+    const card = this.snapshot();
     this.storing = this.storing
-      .then(async () => this.metadata.putLiveCard(this.task, this.task.attempt, await this.stored()))
+      .then(async () => this.metadata.putLiveCard(this.task, this.task.attempt, await this.stored(card)))
       .catch((error: unknown) => this.warn(`note: the card could not be refreshed: ${(error as Error).message}\n`));
     return this.storing;
   }
 
-  private async stored(): Promise<StoredCard> {
-    const ref = this.list.length > 0 ? await this.content.save("current.card", cardData(this.list)) : undefined;
-    return { type: this.type ?? "blank", ...(ref && { ref }), updatedAt: new Date().toISOString() };
+  private snapshot(): { data?: CardData; at: Date } {
+    return { data: this.list.length > 0 ? cardData(this.list) : undefined, at: new Date() };
+  }
+
+  private async stored({ data, at } = this.snapshot()): Promise<StoredCard> {
+    const ref = data && (await this.content.save("current.card", data));
+    return { type: this.type ?? "blank", ...(ref && { ref }), updatedAt: at.toISOString() };
   }
 }

@@ -1,0 +1,142 @@
+/**
+ * `flowrun ui` over HTTP, without a browser: what it answers, what it refuses (anything but
+ * reading; `..`; another host's name), and that a user's strings come back as text.
+ * test/ui-browser.alone.test.ts drives the pages in Chromium.
+ */
+import assert from "node:assert/strict";
+import { request } from "node:http";
+import { after, before, describe, test } from "node:test";
+import { clientDatastore } from "../src/client/client-datastore.js";
+import { startUiServer, type UiServer } from "../src/ui/ui-server.js";
+import { vegaLiteToSvg } from "../src/ui/vega-svg.js";
+import { describeResult, fixtureFlow, runCli, runFlowCli, tempDatastore, type TempDatastore } from "./support/flowrun-cli.js";
+
+/** A raw GET (or other method) with the path sent exactly as given: fetch would normalise `..` away. */
+function raw(ui: UiServer, path: string, options: { method?: string; host?: string } = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  const { port } = new URL(ui.url);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path, method: options.method ?? "GET", headers: { host: options.host ?? `127.0.0.1:${port}` } }, (res) => {
+      let body = "";
+      res.setEncoding("utf8").on("data", (chunk: string) => (body += chunk));
+      res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+describe("flowrun ui's server", () => {
+  let store: TempDatastore;
+  let ui: UiServer;
+  let ok: string;
+  let failed: string;
+  before(async () => {
+    store = tempDatastore();
+    const first = await runFlowCli(fixtureFlow("card-report.ts"), ["--tag", "nightly"], store);
+    assert.equal(first.code, 0, describeResult(first));
+    const second = await runFlowCli(fixtureFlow("card-report.ts"), [], store, { env: { CARD_REPORT_FAIL: "1" } });
+    assert.equal(second.code, 1, describeResult(second));
+    ok = `CardReportFlow/${first.runId}`;
+    failed = `CardReportFlow/${second.runId}`;
+    ui = await startUiServer(await clientDatastore(store.datastore), { port: 0, host: "127.0.0.1" });
+  });
+  after(async () => {
+    await ui?.close();
+    store?.remove();
+  });
+
+  test("pages carry a Content-Security-Policy that allows only the server's own script", async () => {
+    const page = await raw(ui, `/runs/${ok}`);
+    assert.equal(page.status, 200);
+    assert.match(String(page.headers["content-security-policy"]), /default-src 'none'; script-src 'self';/);
+    assert.equal(page.headers["x-content-type-options"], "nosniff");
+    assert.match(page.body, /<script src="\/static\/app\.js" defer><\/script>/);
+    assert.equal((page.body.match(/<script/g) ?? []).length, 1, "no inline script");
+  });
+
+  test("lists runs newest first, filtered by status, flow, tag and namespace", async () => {
+    const all = (await (await fetch(`${ui.url}/api/runs`)).json()) as { total: number; runs: Array<{ flow: string; runId: string; status: string; tags: string[] }> };
+    assert.equal(all.total, 2);
+    assert.deepEqual(all.runs.map((r) => `${r.flow}/${r.runId}`), [failed, ok]);
+    assert.deepEqual(all.runs.map((r) => r.status), ["failed", "succeeded"]);
+    const only = async (query: string) => ((await (await fetch(`${ui.url}/api/runs?${query}`)).json()) as typeof all).runs.map((r) => `${r.flow}/${r.runId}`);
+    assert.deepEqual(await only("status=failed"), [failed]);
+    assert.deepEqual(await only("tag=nightly"), [ok]);
+    assert.deepEqual(await only(`namespace=user:${all.runs[0]!.tags.find((t) => t.startsWith("user:"))!.slice(5)}`), [failed, ok]);
+    assert.deepEqual(await only("namespace=project:other"), []);
+    assert.deepEqual(await only("flow=OtherFlow"), []);
+    assert.deepEqual(await only("limit=1&page=2"), [ok]);
+    const bad = await raw(ui, "/api/runs?status=exploded");
+    assert.equal(bad.status, 400);
+    assert.match(bad.body, /status &quot;exploded&quot; is not one of running, succeeded, failed, cancelled, crashed/);
+  });
+
+  test("a failed run's page names the failed task and its error", async () => {
+    const page = await raw(ui, `/runs/${failed}`);
+    assert.match(page.body, /status-failed/);
+    assert.match(page.body, /href="\/runs\/CardReportFlow\/[^"]+\/work\/\d+">CardReportFlow\/[^<]+\/work\/\d+<\/a>: Error: work 2 failed on purpose/);
+  });
+
+  test("a user's strings are text: an artifact holding <script> comes back escaped", async () => {
+    const preview = await raw(ui, `/api/runs/${ok}/start/1/artifacts/note`);
+    assert.equal(preview.status, 200);
+    assert.match(preview.body, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
+    assert.doesNotMatch(preview.body, /<script/);
+    const task = await raw(ui, `/runs/${ok}/start/1`);
+    assert.doesNotMatch(task.body.replace('<script src="/static/app.js" defer></script>', ""), /<script/i);
+  });
+
+  test("refuses `..`, encoded separators, and names that cannot be a flow, run, step, task or artifact", async () => {
+    for (const path of ["/static/../../../etc/passwd", "/runs/%2e%2e/%2e%2e/etc/passwd", "/static/..%2f..%2fpackage.json", "/static/%2e%2e%5cpackage.json"]) {
+      const answer = await raw(ui, path);
+      assert.equal(answer.status, 400, `${path}: ${answer.status}`);
+      assert.doesNotMatch(answer.body, /root:|"name": "flowrun"/);
+    }
+    for (const path of ["/static/ui-server.ts", "/static/tsconfig.json", `/runs/${ok}/start/1/../../../x`, "/runs/Card.Report/123", `/runs/${ok}/st%20art/1`, `/api/runs/${ok}/start/1/artifacts/a.b`]) {
+      assert.notEqual((await raw(ui, path)).status, 200, path);
+    }
+    const missing = await raw(ui, "/runs/NoSuchFlow/1712345678901-a1b2c3");
+    assert.equal(missing.status, 404);
+    assert.match(missing.body, /no run NoSuchFlow\/1712345678901-a1b2c3 in this datastore/);
+  });
+
+  test("is read-only, and answers only to local names", async () => {
+    for (const method of ["POST", "PUT", "DELETE"]) assert.equal((await raw(ui, "/api/runs", { method })).status, 405);
+    const rebound = await raw(ui, "/api/runs", { host: "attacker.example:8324" });
+    assert.equal(rebound.status, 421);
+    assert.equal((await raw(ui, "/api/runs", { host: "localhost:8324" })).status, 200);
+  });
+
+  test("a finished run's event stream says its state once and ends", async () => {
+    const events = await raw(ui, `/events/runs/${ok}`);
+    assert.equal(events.headers["content-type"], "text/event-stream; charset=utf-8");
+    const state = /event: state\ndata: (.*)\n/.exec(events.body);
+    assert.ok(state, events.body);
+    const parsed = JSON.parse(state[1]!) as { status: string; steps: Array<{ name: string; done: number; total: number }> };
+    assert.equal(parsed.status, "succeeded");
+    assert.deepEqual(parsed.steps.map((s) => `${s.name} ${s.done}/${s.total}`), ["start 1/1", "work 3/3", "join 1/1", "end 1/1"]);
+    assert.match(events.body, /event: end\n/);
+  });
+});
+
+test("a chart's spec cannot make the server read a file or a URL", async () => {
+  for (const url of ["/etc/hostname", "file:///etc/hostname", "http://127.0.0.1:1/data.json"]) {
+    await assert.rejects(vegaLiteToSvg({ data: { url }, mark: "point" }), new RegExp(`charts carry their data inline .*${url.replace(/[/.]/g, "\\$&")}" is not loaded`));
+  }
+});
+
+test("flowrun ui refuses a busy port in one line, and warns when it listens beyond this machine", async () => {
+  const store = tempDatastore();
+  const busy = await startUiServer(await clientDatastore(store.datastore), { port: 0, host: "127.0.0.1" });
+  try {
+    const port = new URL(busy.url).port;
+    const result = await runCli(["ui", "--port", port], { env: store.env });
+    assert.equal(result.code, 2, describeResult(result));
+    assert.match(result.stderr, new RegExp(`flowrun: port ${port} on 127.0.0.1 is in use \\[FLOWRUN_ERR_USAGE\\]`));
+    const open = await runCli(["ui", "--port", port, "--host", "0.0.0.0"], { env: store.env });
+    assert.match(open.stderr, /warning: flowrun ui on 0\.0\.0\.0 has no login/);
+  } finally {
+    await busy.close();
+    store.remove();
+  }
+});
