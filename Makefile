@@ -23,9 +23,9 @@ demo: node_modules dist/src/index.js
 	node dist/src/cli/main.js run flows/ArxivAbstractTopicModel.ts
 
 ## The whole test suite (the single executable's end-to-end tests included: it is built first;
-## redis-server and graphviz are installed first when missing, as root)
+## redis-server, graphviz and chromium are installed first when missing, as root)
 test: system-packages node_modules $(BINARY)
-	FLOWRUN_REQUIRE_BINARY=1 npm test
+	FLOWRUN_REQUIRE_BINARY=1 FLOWRUN_REQUIRE_CHROMIUM=1 npm test
 
 system-packages:
 	@scripts/install-system-packages.sh
