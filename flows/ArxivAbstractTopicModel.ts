@@ -1,4 +1,4 @@
-import { FlowSpec, step, Parameter, JSONType, current, project, type Inputs } from "flowrun";
+import { FlowSpec, step, card, Parameter, JSONType, current, project, type Inputs } from "flowrun";
 
 /**
  * Finds the topics of arXiv abstracts: fits an LDA topic model for each topic count asked
@@ -77,15 +77,18 @@ export default class ArxivAbstractTopicModel extends FlowSpec {
     this.next(this.end);
   }
 
-  /** Store the chosen model's top words, a topic mixture per abstract and the report; print it. */
+  /** Store the chosen model's top words, a topic mixture per abstract and the report; print it, and card it. */
+  @card({ type: "blank" })
   @step
   async end() {
     const { summariseModel } = await import("./arxiv/pipeline.js");
+    const { topicCard } = await import("./arxiv/topic-card.js");
     const summary = summariseModel(this.abstracts, this.corpus, { model: this.model, scores: this.scores }, this.coherence);
     this.topics = summary.topics;
     this.docTopics = summary.docTopics;
     this.topicCategories = summary.topicCategories;
     this.report = summary.report;
     console.log(this.report);
+    current.card.extend(topicCard({ abstracts: this.abstracts.length, chosenK: this.k, coherence: this.coherence, topics: this.topics, topicCategories: this.topicCategories }));
   }
 }

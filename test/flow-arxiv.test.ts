@@ -34,6 +34,15 @@ test("test mode fits every topic count, picks one, and gives every abstract a to
   const fits = await (await first.step("fit")).tasks();
   assert.deepEqual(fits.map((t) => t.index), [0, 1]);
 
+  // The card: a coherence chart with a point per k tried, and a row per topic with its words.
+  const card = await (await first.step("end")).task().then((t) => t.card());
+  assert.deepEqual(card?.components.map((c) => c.type), ["markdown", "vegalite", "table"]);
+  const [, chart, table] = card!.components;
+  assert.ok(chart?.type === "vegalite" && table?.type === "table");
+  assert.deepEqual((chart.spec.data as { values: Array<{ k: number }> }).values.map((v) => v.k), counts);
+  assert.equal(table.rows.length, chosen);
+  assert.equal(table.rows[0]![1], topics[0]!.slice(0, 10).join(", "));
+
   const second = await runner.run({ "topic-counts": counts, iterations: 40, seed: 7 });
   assert.deepEqual(await second.artifact("topics"), topics, "same seed, same topics");
   assert.deepEqual(await second.artifact("docTopics"), docTopics);
