@@ -26,10 +26,20 @@ ${record.originRunId ? html`<dt>resumed from</dt><dd><a href="${runHref(record.f
 <dt>tags</dt><dd class="tags">${[...record.systemTags, ...record.tags].map((t) => html`<span class="tag">${t}</span>`)}</dd></dl>
 ${parameters.length > 0 ? html`<table class="parameters"><thead><tr><th>Parameter</th><th>Value</th></tr></thead><tbody>${parameters.map(([k, v]) => html`<tr><td>${k}</td><td><code>${scalarText(v)}</code></td></tr>`)}</tbody></table>` : null}
 </section>${error}
-<section class="graph"><h2>Steps</h2>${dagSvg(view.graph, view.steps, (step) => `${base}/${step}`)}</section>
+<div class="run-body"><section class="graph"><h2>Steps</h2>${dagSvg(view.graph, view.steps, (step) => `${base}/${step}`)}${cardLinks(view)}</section>
 <section class="timeline-box"><h2>Timeline</h2><p class="legend"><span class="key wait"></span> waiting for a worker <span class="key run"></span> running <span class="key failed"></span> failed attempt</p>
-<div id="timeline" data-src="/api${base}/timeline">${runTimeline(view)}</div></section>`;
+<div id="timeline" data-src="/api${base}/timeline">${runTimeline(view)}</div></section></div>`;
   return page(`${record.flow}/${record.runId}`, body, [{ label: record.flow, href: `/?flow=${encodeURIComponent(record.flow)}` }, { label: record.runId }]);
+}
+
+const CARD_LINKS = 20;
+
+/** The tasks that have a card, to open from the run (the first CARD_LINKS; a step's page lists the rest). */
+function cardLinks(view: RunView): SafeHtml | null {
+  const withCards = view.tasks.filter((t) => t.card).sort((a, b) => Number(a.taskId) - Number(b.taskId));
+  if (withCards.length === 0) return null;
+  const shown = withCards.slice(0, CARD_LINKS).map((t) => html`<li><a href="${taskHref(t.flow, t.runId, t.step, t.taskId)}#card">${t.step}/${t.taskId}</a></li>`);
+  return html`<h2>Cards</h2><ul class="card-links">${shown}${withCards.length > CARD_LINKS ? html`<li>and ${withCards.length - CARD_LINKS} more</li>` : null}</ul>`;
 }
 
 export function runTimeline(view: RunView): SafeHtml {

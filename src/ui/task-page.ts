@@ -62,7 +62,7 @@ ${task.exception.stack ? html`<details><summary>stack</summary><pre>${task.excep
   const artifacts = Object.entries(task.artifacts ?? {});
   const body = html`<section class="task-head"${live ? html` data-events="/events${base}?${events.toString()}"` : null} data-task-status="${task.status}">
 <h1>${pathspec} <span id="task-status">${statusBadge(task.status)}</span></h1>
-<dl class="facts"><dt>started</dt><dd>${formatTime(task.startedAt)}</dd><dt>took</dt><dd>${formatDuration(task.durationMs)}</dd>
+<dl class="facts"><dt>started</dt><dd>${formatTime(task.startedAt)}</dd><dt>took</dt><dd>${task.status === "running" ? "still running" : formatDuration(task.durationMs)}</dd>
 ${task.dispatchedAt ? html`<dt>waited</dt><dd>${formatDuration(Math.max(0, Date.parse(task.startedAt) - Date.parse(task.dispatchedAt)))}</dd>` : null}
 ${task.worker ? html`<dt>worker</dt><dd>${task.worker}</dd>` : null}
 ${task.clonedFrom ? html`<dt>cloned from</dt><dd><a href="${"/runs/" + task.clonedFrom}">${task.clonedFrom}</a></dd>` : null}
@@ -70,7 +70,7 @@ ${task.clonedFrom ? html`<dt>cloned from</dt><dd><a href="${"/runs/" + task.clon
 <dt>attempts</dt><dd class="attempts">${attempts}</dd></dl></section>
 ${exception}${earlier?.error ? html`<section class="error-box"><p class="exception">${earlier.error}</p></section>` : null}
 <section class="logs"><h2>Output</h2>${logs.map(logPane)}</section>
-${card ? html`<section class="card-box"><h2>Card</h2><div id="card" data-src="/api${base}/card">${card.html}</div></section>` : html`<div id="card" data-src="/api${base}/card"></div>`}
+<section class="card-box"${card ? null : html` hidden`}><h2>Card</h2><div id="card" data-src="/api${base}/card">${card?.html}</div></section>
 <section class="artifacts"><h2>Artifacts</h2>${artifacts.length === 0 ? html`<p class="empty">${task.status === "succeeded" ? "none" : "a task's artifacts are stored when it succeeds"}</p>` : html`<table class="artifacts"><thead><tr><th>Name</th><th>Size</th><th>Preview</th></tr></thead><tbody>${artifacts.map(
     ([name, ref]) => html`<tr data-artifact="${name}"><td><code>${name}</code></td><td>${megabytes(ref.size)}</td><td><details class="preview" data-src="/api${base}/artifacts/${name}"><summary>show</summary><div class="preview-body">loading…</div></details></td></tr>`,
   )}</tbody></table>`}</section>`;

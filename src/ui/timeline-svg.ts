@@ -54,7 +54,7 @@ export function timelineSvg(graph: RunGraph, tasks: readonly TaskRecord[], runSt
   }
   const ticks = Array.from({ length: 6 }, (_, i) => {
     const t = runStart + (span * i) / 5;
-    return html`<g class="tick"><line x1="${x(t).toFixed(1)}" x2="${x(t).toFixed(1)}" y1="${AXIS_HEIGHT - 4}" y2="${y}"></line><text x="${x(t).toFixed(1)}" y="${AXIS_HEIGHT - 8}">${formatOffset(t - runStart)}</text></g>`;
+    return html`<g class="tick"><line x1="${x(t).toFixed(1)}" x2="${x(t).toFixed(1)}" y1="${AXIS_HEIGHT - 4}" y2="${y}"></line><text x="${x(t).toFixed(1)}" y="${AXIS_HEIGHT - 8}"${i === 5 ? html` style="text-anchor: end"` : null}>${formatOffset(t - runStart)}</text></g>`;
   });
   return html`<svg class="timeline" xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${y + 4}" viewBox="0 0 ${WIDTH} ${y + 4}">${ticks}${bands}</svg>`;
 }

@@ -76,7 +76,7 @@ export function scalarText(value: unknown): string {
     const bytes = new Uint8Array(value.buffer, value.byteOffset, Math.min(value.byteLength, 32));
     return `${value.constructor.name}(${value.byteLength.toLocaleString("en-US")} bytes) ${Buffer.from(bytes).toString("hex")}${value.byteLength > 32 ? "…" : ""}`;
   }
-  if (value !== null && typeof value === "object") return Array.isArray(value) ? `Array(${value.length})` : JSON.stringify(value)?.slice(0, 200) ?? String(value);
+  if (value !== null && typeof value === "object") return JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? `${v}n` : v))?.slice(0, 200) ?? String(value);
   return String(value);
 }
 

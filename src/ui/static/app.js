@@ -67,7 +67,7 @@ function followTask() {
     const card = document.getElementById("card");
     if (!card) return;
     card.innerHTML = await fetchFragment(/** @type {string} */ (card.dataset.src));
-    card.classList.add("card-live");
+    card.closest("section")?.removeAttribute("hidden");
   });
   events.addEventListener("status", (event) => {
     const { status } = JSON.parse(/** @type {MessageEvent} */ (event).data);
