@@ -170,6 +170,12 @@ export class MetadataStore {
     for await (const { value } of this.backend.iterateRecords<string>(`${logKey}/${stream}/`)) yield value;
   }
 
+  /** The log's chunks from the `from`-th on (0-based): how a reader follows a running task's output. */
+  async logChunksFrom(logKey: string, stream: LogStream, from: number): Promise<string[]> {
+    const keys = (await this.backend.listKeys(`${logKey}/${stream}/`)).slice(from);
+    return Promise.all(keys.map(async (key) => (await this.backend.getRecord<string>(key)) ?? ""));
+  }
+
   async readLog(logKey: string, stream: LogStream): Promise<string> {
     let text = "";
     for await (const chunk of this.streamLog(logKey, stream)) text += chunk;
