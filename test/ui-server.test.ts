@@ -9,7 +9,7 @@ import { after, before, describe, test } from "node:test";
 import { clientDatastore } from "../src/client/client-datastore.js";
 import { startUiServer, type UiServer } from "../src/ui/ui-server.js";
 import { vegaLiteToSvg } from "../src/ui/vega-svg.js";
-import { describeResult, fixtureFlow, runCli, runFlowCli, tempDatastore, type TempDatastore } from "./support/flowrun-cli.js";
+import { describeResult, fixtureFlow, REPO, runCli, runFlowCli, tempDatastore, type TempDatastore } from "./support/flowrun-cli.js";
 
 /** A raw GET (or other method) with the path sent exactly as given: fetch would normalise `..` away. */
 function raw(ui: UiServer, path: string, options: { method?: string; host?: string } = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
@@ -137,6 +137,29 @@ test("flowrun ui refuses a busy port in one line, and warns when it listens beyo
     assert.match(open.stderr, /warning: flowrun ui on 0\.0\.0\.0 has no login/);
   } finally {
     await busy.close();
+    store.remove();
+  }
+});
+
+test("a retried task's failed attempts are kept: drawn on the timeline, with their output on the task page", async () => {
+  const store = tempDatastore();
+  const result = await runFlowCli(`${REPO}/test/fixtures/faults/FlakyStepFlow.ts`, ["--with", "retry:times=2"], store);
+  assert.equal(result.code, 0, describeResult(result));
+  const ui = await startUiServer(await clientDatastore(store.datastore), { port: 0, host: "127.0.0.1" });
+  try {
+    const run = `FlakyStepFlow/${result.runId}`;
+    const timeline = await (await fetch(`${ui.url}/api/runs/${run}/timeline`)).text();
+    const work = /<g class="band" data-step="work">(.*?)<\/g>/s.exec(timeline)?.[1] ?? "";
+    const attempts = [...work.matchAll(/<rect class="bar run status-(\w+)"[^>]*data-task="work\/(\d+)" data-attempt="(\d)"/g)].map((m) => `${m[3]} ${m[1]}`);
+    assert.deepEqual(attempts, ["0 failed", "1 failed", "2 succeeded"]);
+    const taskId = /data-task="work\/(\d+)"/.exec(work)![1];
+    const first = await (await fetch(`${ui.url}/runs/${run}/work/${taskId}?attempt=0`)).text();
+    assert.match(first, /<div class="line">attempt 1<\/div>/);
+    assert.match(first, /Error: attempt 1 fails/);
+    assert.match(first, /<a href="\/runs\/FlakyStepFlow\/[^"]+\/work\/\d+\?attempt=2">attempt 2<\/a>/);
+    assert.equal((await fetch(`${ui.url}/runs/${run}/work/${taskId}?attempt=3`)).status, 404);
+  } finally {
+    await ui.close();
     store.remove();
   }
 });

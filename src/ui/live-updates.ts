@@ -47,7 +47,7 @@ export class EventStream {
 
 /** One reader per watched run, shared by every page watching it. */
 export class RunWatchers {
-  private readonly watchers = new Map<string, { streams: Set<EventStream>; timer: NodeJS.Timeout; last: string }>();
+  private readonly watchers = new Map<string, { streams: Set<EventStream>; timer: NodeJS.Timeout; last: string; reading: boolean }>();
 
   constructor(private readonly metadata: MetadataStore) {}
 
@@ -56,12 +56,12 @@ export class RunWatchers {
     const stream = new EventStream(response, () => this.unwatch(key, stream));
     let watcher = this.watchers.get(key);
     if (!watcher) {
-      const created = { streams: new Set<EventStream>(), last: "", timer: setInterval(() => void this.read(key, run), RUN_INTERVAL_MS) };
+      const created = { streams: new Set<EventStream>(), last: "", reading: false, timer: setInterval(() => void this.read(key, run), RUN_INTERVAL_MS) };
       this.watchers.set(key, created);
       watcher = created;
     }
     watcher.streams.add(stream);
-    void this.read(key, run);
+    if (watcher.streams.size === 1) void this.read(key, run);
   }
 
   private unwatch(key: string, stream: EventStream): void {
@@ -84,7 +84,9 @@ export class RunWatchers {
 
   private async read(key: string, run: RunRecord): Promise<void> {
     const watcher = this.watchers.get(key);
-    if (!watcher) return;
+    // A read slower than the interval (a big run on S3) is not overlapped by the next one.
+    if (!watcher || watcher.reading) return;
+    watcher.reading = true;
     try {
       const record = (await this.metadata.getRun(run.flow, run.runId)) ?? run;
       const [status, tasks] = await Promise.all([observedStatus(this.metadata, record), this.metadata.listTasks(run.flow, run.runId)]);
@@ -92,14 +94,16 @@ export class RunWatchers {
       const took = record.finishedAt ? formatDuration(Date.parse(record.finishedAt) - Date.parse(record.createdAt)) : "";
       const state = { status, took, steps, tasks: tasks.length };
       const text = JSON.stringify(state);
+      // A page starts from the state it was built with: only changes are sent.
       if (text !== watcher.last) {
-        // A newcomer has not seen any state: every watcher gets the latest when it changed.
         watcher.last = text;
         for (const stream of watcher.streams) stream.send("state", state);
       }
       if (status !== "running") this.stop(key);
     } catch (error) {
       for (const stream of watcher.streams) stream.send("problem", { message: (error as Error).message });
+    } finally {
+      watcher.reading = false;
     }
   }
 }
