@@ -92,6 +92,7 @@ describe("flowrun ui's server", () => {
       assert.equal(answer.status, 400, `${path}: ${answer.status}`);
       assert.doesNotMatch(answer.body, /root:|"name": "flowrun"/);
     }
+    assert.equal((await raw(ui, "/runs/%E0%A4%A")).status, 400, "bad percent-encoding");
     for (const path of ["/static/ui-server.ts", "/static/tsconfig.json", `/runs/${ok}/start/1/../../../x`, "/runs/Card.Report/123", `/runs/${ok}/st%20art/1`, `/api/runs/${ok}/start/1/artifacts/a.b`]) {
       assert.notEqual((await raw(ui, path)).status, 200, path);
     }

@@ -96,7 +96,12 @@ async function handle(stores: UiStores, watchers: RunWatchers, request: Incoming
   // Refused before any parsing: `..` (or its encodings) never reaches a route.
   if (/(^|[/\\])(\.|%2e){2}([/\\?#]|$)/i.test(raw) || /%2f|%5c|%00/i.test(raw)) throw new HttpProblem(400, "a URL with '..' or encoded separators names nothing here");
   const url = new URL(raw, "http://ui.local");
-  const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+  let parts: string[];
+  try {
+    parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+  } catch {
+    throw new HttpProblem(400, "the URL is not well encoded");
+  }
   const [head, ...rest] = parts;
 
   if (parts.length === 0) return sendHtml(response, await runsListPage(stores, url));
