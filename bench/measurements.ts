@@ -13,8 +13,9 @@ import { fileMeasurements } from "./file-measurements.js";
 import { flowMeasurements } from "./flow-measurements.js";
 import { remoteMeasurements } from "./remote-measurements.js";
 import { s3Measurements } from "./s3-measurements.js";
+import { uiMeasurements } from "./ui-measurements.js";
 
 export type { BenchContext, Measurement } from "./context.js";
 export { printTable, type BenchRow, type BenchTarget } from "./table.js";
 
-export const measurements: Measurement[] = [...checkMeasurements, ...flowMeasurements, ...artifactMeasurements, ...s3Measurements, ...fileMeasurements, ...blobCacheMeasurements, ...arxivMeasurements, ...binaryMeasurements, ...remoteMeasurements];
+export const measurements: Measurement[] = [...checkMeasurements, ...flowMeasurements, ...artifactMeasurements, ...s3Measurements, ...fileMeasurements, ...blobCacheMeasurements, ...arxivMeasurements, ...binaryMeasurements, ...remoteMeasurements, ...uiMeasurements];

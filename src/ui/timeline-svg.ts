@@ -44,8 +44,10 @@ export function timelineSvg(graph: RunGraph, tasks: readonly TaskRecord[], runSt
     const bars = stepIntervals.map((interval, i) => {
       const top = y + 3 + lanes[i]! * LANE_HEIGHT;
       const ref = `${interval.task.step}/${interval.task.taskId}`;
-      const wait = interval.waitFrom !== undefined && interval.waitFrom < interval.start
-        ? html`<rect class="bar wait" x="${x(interval.waitFrom).toFixed(1)}" y="${top}" width="${Math.max(0.5, x(interval.start) - x(interval.waitFrom)).toFixed(1)}" height="${LANE_HEIGHT - 2}" data-task="${ref}" data-attempt="${interval.attempt}"></rect>`
+      // A wait narrower than half a pixel is not drawn (the run's bar says how long it was).
+      const waitWidth = interval.waitFrom === undefined ? 0 : x(interval.start) - x(interval.waitFrom);
+      const wait = waitWidth >= 0.5
+        ? html`<rect class="bar wait" x="${x(interval.waitFrom!).toFixed(1)}" y="${top}" width="${waitWidth.toFixed(1)}" height="${LANE_HEIGHT - 2}" data-task="${ref}" data-attempt="${interval.attempt}"></rect>`
         : null;
       return html`${wait}<rect class="bar run status-${interval.status}" x="${x(interval.start).toFixed(1)}" y="${top}" width="${Math.max(1, x(interval.end) - x(interval.start)).toFixed(1)}" height="${LANE_HEIGHT - 2}" data-task="${ref}" data-attempt="${interval.attempt}" data-ms="${interval.end - interval.start}" data-wait-ms="${interval.waitFrom !== undefined ? Math.max(0, interval.start - interval.waitFrom) : 0}"></rect>`;
     });
