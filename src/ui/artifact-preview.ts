@@ -4,7 +4,7 @@ import type { TaskRecord } from "../../runtime/metadata/records.js";
 import { html, type SafeHtml } from "./html.js";
 import { previewValue } from "./value-preview.js";
 
-export const PREVIEW_MAX_BYTES = 64 * 1024 * 1024;
+const PREVIEW_MAX_BYTES = 64 * 1024 * 1024;
 
 export async function artifactPreview(content: ContentStore, task: TaskRecord, name: string): Promise<SafeHtml> {
   const ref = Object.hasOwn(task.artifacts ?? {}, name) ? task.artifacts![name] : undefined;

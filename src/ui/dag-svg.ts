@@ -5,7 +5,7 @@
  */
 import dagre, { type Edge } from "@dagrejs/dagre";
 import type { RunGraph } from "../../runtime/metadata/records.js";
-import { html, trustedHtml, type SafeHtml } from "./html.js";
+import { html, type SafeHtml } from "./html.js";
 import type { StepSummary } from "./ui-data.js";
 
 const NODE_HEIGHT = 46;
@@ -43,7 +43,7 @@ export function dagSvg(graph: RunGraph, steps: readonly StepSummary[], stepHref:
   });
   return html`<svg class="dag" xmlns="http://www.w3.org/2000/svg" width="${Math.ceil(width)}" height="${Math.ceil(height)}" viewBox="0 0 ${Math.ceil(width)} ${Math.ceil(height)}">
 <defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z"></path></marker></defs>
-${trustedHtml("")}${edges}${nodes}</svg>`;
+${edges}${nodes}</svg>`;
 }
 
 /** `3/10 done · 1 failed · 2 running`, or the state when there is nothing to count. */

@@ -1,9 +1,9 @@
 /** `/`: every run in the datastore, newest first, with filters (flow, status, tag, namespace) and pages. */
 import { html } from "./html.js";
 import { formatDuration, formatTime, page, runHref, statusBadge } from "./layout.js";
-import { RUN_STATUSES, type RunFilters, type RunPage } from "./ui-data.js";
+import { RUN_STATUSES, type RunFilters, type RunListPage } from "./ui-data.js";
 
-export function runsPage(result: RunPage, filters: RunFilters, location: string): string {
+export function runsPage(result: RunListPage, filters: RunFilters, location: string): string {
   const select = (name: string, values: readonly string[], selected: string | undefined, all: string) =>
     html`<label>${name} <select name="${name}"><option value="">${all}</option>${values.map(
       (v) => html`<option value="${v}"${v === selected ? html` selected` : null}>${v}</option>`,

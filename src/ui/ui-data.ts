@@ -30,7 +30,7 @@ export interface RunRow {
   durationMs?: number;
 }
 
-export interface RunPage {
+export interface RunListPage {
   runs: RunRow[];
   /** Runs matching the filters, all pages. */
   total: number;
@@ -42,7 +42,7 @@ export interface RunPage {
 }
 
 /** One page of runs, newest first. The statuses of runs marked running are checked (is the orchestrator alive?). */
-export async function runPage(metadata: MetadataStore, filters: RunFilters, page: number, pageSize: number): Promise<RunPage> {
+export async function listRunPage(metadata: MetadataStore, filters: RunFilters, page: number, pageSize: number): Promise<RunListPage> {
   const records = (await metadata.listRuns()).reverse();
   const flows = [...new Set(records.map((r) => r.flow))].sort();
   const namespaces = [...new Set(records.flatMap((r) => r.systemTags.filter((t) => t.startsWith("user:") || t.startsWith("project:"))))].sort();
@@ -58,7 +58,7 @@ export async function runPage(metadata: MetadataStore, filters: RunFilters, page
   return { runs: shown.map(({ record, status }) => runRow(record, status)), total: matching.length, page, pageSize, flows, namespaces };
 }
 
-export function runRow(record: RunRecord, status: ObservedRunStatus): RunRow {
+function runRow(record: RunRecord, status: ObservedRunStatus): RunRow {
   const finished = record.finishedAt ? Date.parse(record.finishedAt) : undefined;
   return {
     flow: record.flow,

@@ -22,13 +22,13 @@ import { runPage, runTimeline, stepPage } from "./run-page.js";
 import { runsPage } from "./runs-page.js";
 import { taskCardHtml } from "./task-card-html.js";
 import { attemptLogKey, readTaskLog, taskPage } from "./task-page.js";
-import { RUN_STATUSES, runPage as listRuns, runView, type RunFilters } from "./ui-data.js";
+import { listRunPage, RUN_STATUSES, runView, type RunFilters } from "./ui-data.js";
 
 export const DEFAULT_UI_PORT = 8324;
 const RUNS_PER_PAGE = 50;
 const ARTIFACT_NAME = /^[A-Za-z_$][\w$]{0,199}$/;
 
-export const CONTENT_SECURITY_POLICY = [
+const CONTENT_SECURITY_POLICY = [
   "default-src 'none'", "script-src 'self'", "style-src 'self' 'unsafe-inline'", "img-src 'self' data:",
   "connect-src 'self'", "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'",
 ].join("; ");
@@ -132,14 +132,14 @@ function runFilters(url: URL): { filters: RunFilters; page: number } {
 
 async function runsListPage(stores: UiStores, url: URL): Promise<string> {
   const { filters, page: pageNumber } = runFilters(url);
-  return runsPage(await listRuns(stores.metadata, filters, pageNumber, RUNS_PER_PAGE), filters, url.pathname + url.search);
+  return runsPage(await listRunPage(stores.metadata, filters, pageNumber, RUNS_PER_PAGE), filters, url.pathname + url.search);
 }
 
 async function runsJson(stores: UiStores, url: URL): Promise<unknown> {
   const { filters, page: pageNumber } = runFilters(url);
   const limit = Number(url.searchParams.get("limit") ?? RUNS_PER_PAGE);
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000) throw new HttpProblem(400, "limit is a number from 1 to 1000");
-  return listRuns(stores.metadata, filters, pageNumber, limit);
+  return listRunPage(stores.metadata, filters, pageNumber, limit);
 }
 
 /** `<flow>/<runId>[/<step>[/<taskId>[/...]]]` under /runs (pages) or /api/runs (fragments). */

@@ -173,6 +173,6 @@ function checkSpec(spec: unknown): void {
 
 function describe(value: unknown): string {
   if (value === null) return "null";
-  if (typeof value === "object") return value.constructor?.name ? `a ${value.constructor.name}` : "an object";
+  if (typeof value === "object") return Object.getPrototypeOf(value) === Object.prototype || !value.constructor?.name ? "a plain object" : `a ${value.constructor.name}`;
   return `a ${typeof value}`;
 }
