@@ -110,15 +110,14 @@ describe("flowrun ui in chromium", { skip: chromiumMissing() }, () => {
     assert.ok((await page.locator("svg.timeline rect.bar.status-running").count()) >= 1, "running tasks have bars");
     const task = await firstRunningTask(store, running.pathspec);
     await page.goto(`${ui.url}/runs/${running.pathspec}/work/${task}`);
-    // (Expressions as strings: this file is type-checked without the DOM's types.)
-    await page.evaluate("window.stayed = true");
+    await page.evaluate(() => void ((globalThis as Record<string, unknown>).stayed = true));
     const before = await page.locator("#log-stdout .line").count();
     const bar = page.locator("#card progress");
     const valueBefore = Number(await bar.getAttribute("value"));
     // Each tick prints a line and refreshes the card, a few seconds apart.
-    await page.waitForFunction(`document.querySelectorAll("#log-stdout .line").length > ${before}`, undefined, { timeout: 20_000 });
-    await page.waitForFunction(`Number(document.querySelector("#card progress")?.getAttribute("value")) > ${valueBefore}`, undefined, { timeout: 20_000 });
-    assert.equal(await page.evaluate("window.stayed"), true, "the page was updated in place, not reloaded");
+    await waitUntil(async () => (await page.locator("#log-stdout .line").count()) > before, "a new line of output");
+    await waitUntil(async () => Number(await bar.getAttribute("value")) > valueBefore, "the card's progress bar to move");
+    assert.equal(await page.evaluate(() => (globalThis as Record<string, unknown>).stayed), true, "the page was updated in place, not reloaded");
     assert.match(await page.locator("#log-stdout").textContent() ?? "", /work \d tick 2/);
     await page.fill('.log-search[data-target="log-stdout"]', "tick 1");
     assert.equal(await page.locator("#log-stdout .line:not(.hidden)").count(), 1);
@@ -213,6 +212,14 @@ async function startSlowRun(store: TempDatastore): Promise<{ pathspec: string; c
   }
   child.kill("SIGKILL");
   throw new Error("the slow run's work tasks did not start within 60 s");
+}
+
+/** Polls `check` (in this process: the page's CSP allows no evaluated strings) until it holds, for up to 20 s. */
+async function waitUntil(check: () => Promise<boolean>, what: string): Promise<void> {
+  for (const deadline = Date.now() + 20_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 100))) {
+    if (await check()) return;
+  }
+  assert.fail(`waited 20 s for ${what}`);
 }
 
 async function firstRunningTask(store: TempDatastore, pathspec: string): Promise<string> {
