@@ -29,6 +29,7 @@ function render(value: Interpolated): string {
   if (value === null || value === undefined || value === false) return "";
   if (value instanceof SafeHtml) return value.text;
   if (Array.isArray(value)) return value.map(render).join("");
+  if (typeof value === "number") return String(value); // digits, `.`, `-`, `e`: nothing to escape (a timeline has tens of thousands)
   return escapeHtml(String(value));
 }
 
