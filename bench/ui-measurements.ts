@@ -63,14 +63,15 @@ const runPage10k: Measurement = {
         try {
           const loads: number[] = [];
           const phases: NavigationPhases[] = [];
-          let bars = 0;
+          let bars = { rects: 0, tasks: 0 };
           for (let i = 0; i < 6; i++) {
             const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
             const load = await timed(async () => {
               await page.goto(url, { waitUntil: "load" });
               await page.waitForSelector("svg.dag g.step");
               await page.waitForSelector("svg.timeline rect.bar");
-              return page.locator("svg.timeline rect.bar.run").count();
+              // A bar may stand for several tasks too narrow to draw apart (data-count).
+              return page.locator("svg.timeline rect.bar.run").evaluateAll((rects) => ({ rects: rects.length, tasks: rects.reduce((n, r) => n + Number(r.getAttribute("data-count") ?? 1), 0) }));
             });
             bars = load.value;
             if (i > 0) { // the first load warms the browser
@@ -79,13 +80,13 @@ const runPage10k: Measurement = {
             }
             await page.close();
           }
-          if (bars < 10_000) throw new Error(`the timeline drew ${bars} task bars, not 10,000`);
+          if (bars.tasks < 10_000) throw new Error(`the timeline drew ${bars.tasks} tasks, not 10,000`);
           const phase = (name: keyof NavigationPhases) => median(phases.map((p) => p[name])).toFixed(0);
           return [
             {
               measurement, value: median(loads), unit: "s", target: { op: "<=", value: 2 },
               notes: [
-                `median of ${loads.length} loads after a warm-up, from navigation to the load event with the DAG and all ${bars.toLocaleString("en-US")} timeline bars drawn; samples ${loads.map((s) => s.toFixed(2)).join(", ")} s`,
+                `median of ${loads.length} loads after a warm-up, from navigation to the load event with the DAG and the timeline drawn (its ${bars.tasks.toLocaleString("en-US")} tasks in ${bars.rects.toLocaleString("en-US")} bars: neighbours too narrow to tell apart share one); samples ${loads.map((s) => s.toFixed(2)).join(", ")} s`,
                 `in the page (navigation timing, medians, ms from its start): first byte ${phase("firstByte")}, HTML received ${phase("received")}, parsed ${phase("parsed")}, load event ended ${phase("loaded")}`,
               ],
             },

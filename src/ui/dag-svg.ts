@@ -34,8 +34,9 @@ export function dagSvg(graph: RunGraph, steps: readonly StepSummary[], stepHref:
     const summary = summaries.get(step.name);
     const x = node.x - node.width / 2;
     const y = node.y - node.height / 2;
+    const about = [step.doc, step.foreach && `foreach over ${step.foreach}`, step.decorators.map((d) => `@${d}`).join(" ")].filter(Boolean).join("\n");
     const box = html`<g class="step state-${summary?.state ?? "pending"}" data-step="${step.name}" transform="translate(${x.toFixed(1)},${y.toFixed(1)})">
-<rect width="${node.width}" height="${node.height}" rx="6"></rect>
+${about ? html`<title>${about}</title>` : null}<rect width="${node.width}" height="${node.height}" rx="6"></rect>
 <text class="name" x="${node.width / 2}" y="19">${step.name}${step.foreach ? " ⟳" : ""}</text>
 <text class="counts" x="${node.width / 2}" y="36">${countsText(summary)}</text></g>`;
     const href = stepHref(step.name);

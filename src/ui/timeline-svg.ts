@@ -41,15 +41,12 @@ export function timelineSvg(graph: RunGraph, tasks: readonly TaskRecord[], runSt
     const lanes = assignLanes(stepIntervals);
     const laneCount = lanes.reduce((most, l) => Math.max(most, l + 1), 1);
     const height = laneCount * LANE_HEIGHT + 6;
-    const bars = stepIntervals.map((interval, i) => {
-      const top = y + 3 + lanes[i]! * LANE_HEIGHT;
-      const ref = `${interval.task.step}/${interval.task.taskId}`;
-      // A wait narrower than half a pixel is not drawn (the run's bar says how long it was).
-      const waitWidth = interval.waitFrom === undefined ? 0 : x(interval.start) - x(interval.waitFrom);
-      const wait = waitWidth >= 0.5
-        ? html`<rect class="bar wait" x="${x(interval.waitFrom!).toFixed(1)}" y="${top}" width="${waitWidth.toFixed(1)}" height="${LANE_HEIGHT - 2}" data-task="${ref}" data-attempt="${interval.attempt}"></rect>`
-        : null;
-      return html`${wait}<rect class="bar run status-${interval.status}" x="${x(interval.start).toFixed(1)}" y="${top}" width="${Math.max(1, x(interval.end) - x(interval.start)).toFixed(1)}" height="${LANE_HEIGHT - 2}" data-task="${ref}" data-attempt="${interval.attempt}" data-ms="${interval.end - interval.start}" data-wait-ms="${interval.waitFrom !== undefined ? Math.max(0, interval.start - interval.waitFrom) : 0}"></rect>`;
+    const bars = laneBars(stepIntervals, lanes, x).map((bar) => {
+      const top = y + 3 + bar.lane * LANE_HEIGHT;
+      const shared = html`x="${bar.x0.toFixed(1)}" y="${top}" width="${(bar.x1 - bar.x0).toFixed(1)}" height="${LANE_HEIGHT - 2}" data-task="${bar.ref}" data-attempt="${bar.attempt}"${bar.count > 1 ? html` data-count="${bar.count}"` : null}`;
+      return bar.kind === "wait"
+        ? html`<rect class="bar wait" ${shared}></rect>`
+        : html`<rect class="bar run status-${bar.status}" ${shared} data-ms="${bar.ms}" data-wait-ms="${bar.waitMs}"></rect>`;
     });
     bands.push(html`<g class="band" data-step="${name}"><rect class="band-bg" x="0" y="${y}" width="${WIDTH}" height="${height}"></rect><text class="band-label" x="6" y="${y + Math.min(height, 20) / 2 + 5}">${name}</text>${bars}</g>`);
     y += height;
@@ -79,6 +76,67 @@ function taskIntervals(now: number) {
     };
     return [...earlier, last];
   };
+}
+
+interface Bar {
+  kind: "wait" | "run";
+  status: string;
+  lane: number;
+  x0: number;
+  x1: number;
+  /** `step/taskId` of its (first) task. */
+  ref: string;
+  attempt: number;
+  /** Tasks drawn as this one bar: neighbours on a lane too narrow to tell apart. */
+  count: number;
+  ms: number;
+  waitMs: number;
+  /** Its last piece is narrower than NARROW_PX: the next narrow one touching it joins it. */
+  narrowEnd: boolean;
+  /** The task of its last piece. */
+  lastRef: string;
+}
+
+/** Bars narrower than this that touch on a lane are drawn as one (10,000 tasks on 1,000 pixels are not 10,000 bars). */
+const NARROW_PX = 2;
+
+/**
+ * Each interval's wait and run as bars on its lane, waits first (drawn beneath). A wait
+ * narrower than half a pixel is not drawn (the run's bar says how long it was).
+ */
+function laneBars(intervals: readonly Interval[], lanes: readonly number[], x: (t: number) => number): Bar[] {
+  const waits: Bar[] = [];
+  const runs: Bar[] = [];
+  const open = new Map<string, Bar>();
+  const add = (into: Bar[], bar: Bar) => {
+    const key = `${bar.lane} ${bar.kind} ${bar.status}`;
+    const last = open.get(key);
+    const narrow = bar.x1 - bar.x0 < NARROW_PX;
+    // Attempts of one task stay apart: a retry is worth seeing.
+    if (last && narrow && last.narrowEnd && last.lastRef !== bar.ref && bar.x0 <= last.x1 + 0.5) {
+      last.x1 = Math.max(last.x1, bar.x1);
+      last.lastRef = bar.ref;
+      last.count++;
+      last.ms += bar.ms;
+      last.waitMs += bar.waitMs;
+      return;
+    }
+    bar.narrowEnd = narrow;
+    open.set(key, bar);
+    into.push(bar);
+  };
+  intervals.forEach((interval, i) => {
+    const lane = lanes[i]!;
+    const ref = `${interval.task.step}/${interval.task.taskId}`;
+    const waitMs = interval.waitFrom !== undefined ? Math.max(0, interval.start - interval.waitFrom) : 0;
+    const common = { lane, ref, lastRef: ref, attempt: interval.attempt, count: 1, waitMs, narrowEnd: false };
+    if (interval.waitFrom !== undefined && x(interval.start) - x(interval.waitFrom) >= 0.5) {
+      add(waits, { ...common, kind: "wait", status: "wait", x0: x(interval.waitFrom), x1: x(interval.start), ms: 0 });
+    }
+    const x0 = x(interval.start);
+    add(runs, { ...common, kind: "run", status: interval.status, x0, x1: Math.max(x0 + 1, x(interval.end)), ms: interval.end - interval.start });
+  });
+  return [...waits, ...runs];
 }
 
 /** The first lane free at each interval's start (intervals sorted by start); past MAX_LANES, the one free soonest. */

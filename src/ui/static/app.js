@@ -157,7 +157,11 @@ function explainTimeline() {
     if (!bar) return void (tip.hidden = true);
     const ms = Number(bar.getAttribute("data-ms") ?? 0);
     const wait = Number(bar.getAttribute("data-wait-ms") ?? 0);
-    tip.textContent = `${bar.getAttribute("data-task")} attempt ${bar.getAttribute("data-attempt")}: ${bar.classList.contains("wait") ? "waiting for a worker" : `ran ${ms} ms after waiting ${wait} ms`}`;
+    const count = Number(bar.getAttribute("data-count") ?? 1);
+    const waiting = bar.classList.contains("wait");
+    tip.textContent = count > 1
+      ? `${count} tasks from ${bar.getAttribute("data-task")}: ${waiting ? "waiting for a worker" : `ran ${Math.round(ms / count)} ms each on average`} (click: the step's tasks)`
+      : `${bar.getAttribute("data-task")} attempt ${bar.getAttribute("data-attempt")}: ${waiting ? "waiting for a worker" : `ran ${ms} ms after waiting ${wait} ms`}`;
     const box = bar.getBoundingClientRect();
     tip.style.left = `${box.left + window.scrollX}px`;
     tip.style.top = `${box.bottom + window.scrollY + 4}px`;
@@ -165,7 +169,9 @@ function explainTimeline() {
   });
   document.addEventListener("click", (event) => {
     const bar = event.target instanceof Element ? event.target.closest("rect.bar") : null;
-    if (bar) location.href = `${runPath}/${bar.getAttribute("data-task")}?attempt=${bar.getAttribute("data-attempt")}`;
+    if (!bar) return;
+    const task = /** @type {string} */ (bar.getAttribute("data-task"));
+    location.href = Number(bar.getAttribute("data-count") ?? 1) > 1 ? `${runPath}/${task.split("/")[0]}` : `${runPath}/${task}?attempt=${bar.getAttribute("data-attempt")}`;
   });
 }
 
