@@ -8,7 +8,9 @@ import { request } from "node:http";
 import { after, before, describe, test } from "node:test";
 import { clientDatastore } from "../src/client/client-datastore.js";
 import { startUiServer, type UiServer } from "../src/ui/ui-server.js";
+import { timelineSvg } from "../src/ui/timeline-svg.js";
 import { vegaLiteToSvg } from "../src/ui/vega-svg.js";
+import type { TaskRecord } from "../runtime/metadata/records.js";
 import { describeResult, fixtureFlow, REPO, runCli, runFlowCli, tempDatastore, type TempDatastore } from "./support/flowrun-cli.js";
 
 /** A raw GET (or other method) with the path sent exactly as given: fetch would normalise `..` away. */
@@ -163,4 +165,31 @@ test("a retried task's failed attempts are kept: drawn on the timeline, with the
     await ui.close();
     store.remove();
   }
+});
+
+test("a timeline draws every task: neighbours too narrow to tell apart share a bar, wide ones and retries stay apart", () => {
+  const t0 = Date.parse("2026-01-01T00:00:00Z");
+  const at = (ms: number) => new Date(t0 + ms).toISOString();
+  const task = (taskId: number, step: string, start: number, ms: number, extra: Partial<TaskRecord> = {}): TaskRecord => ({
+    flow: "F", runId: "1-abcdef", step, taskId: String(taskId), attempt: 0, status: "succeeded",
+    startedAt: at(start), finishedAt: at(start + ms), parents: [], foreachStack: [], logKey: "", ...extra,
+  });
+  // 1,000 tasks of 1 ms back to back on one lane of a 10 s run; two of 2 s; one retried twice.
+  const tasks = [
+    ...Array.from({ length: 1000 }, (_, i) => task(i + 1, "body", i, 1)),
+    task(2001, "wide", 2000, 2000), task(2002, "wide", 5000, 2000),
+    task(3001, "flaky", 9000, 1, { attempt: 2, earlierAttempts: [{ attempt: 0, startedAt: at(8996), finishedAt: at(8997) }, { attempt: 1, startedAt: at(8998), finishedAt: at(8999) }] }),
+  ];
+  const graph = { steps: ["body", "wide", "flaky"].map((name) => ({ name, kind: "linear", next: [], isJoin: false, decorators: [] })) };
+  const svg = timelineSvg(graph, tasks, t0, t0 + 10_000).text;
+  const band = (step: string) =>
+    [...(new RegExp(`<g class="band" data-step="${step}">(.*?)</g>`, "s").exec(svg)?.[1] ?? "").matchAll(/<rect class="bar run [^"]*"([^>]*)>/g)].map((m) => ({
+      count: Number(/data-count="(\d+)"/.exec(m[1]!)?.[1] ?? 1),
+      attempt: /data-attempt="(\d+)"/.exec(m[1]!)![1],
+    }));
+  const body = band("body");
+  assert.equal(body.reduce((sum, bar) => sum + bar.count, 0), 1000, "every task is drawn, alone or in a shared bar");
+  assert.ok(body.length <= 100, `${body.length} bars for 1,000 tasks on ~94 pixels`);
+  assert.deepEqual(band("wide").map((bar) => bar.count), [1, 1]);
+  assert.deepEqual(band("flaky").map((bar) => bar.attempt), ["0", "1", "2"], "a task's attempts are never merged");
 });
