@@ -165,6 +165,7 @@ export function printSummary(result: RunFlowResult, flowFile: string, quiet: boo
       "  Inspect it:",
       `    ${cliName()} dump ${pathspec}${flags}                  # artifacts of the end step`,
       `    ${cliName()} logs ${pathspec}/start${flags}            # a step's output`,
+      `    ${cliName()} ${`ui${flags}`.padEnd(`dump ${pathspec}${flags}`.length + 18)}# the runs, DAG, timeline, logs and cards in a browser`,
       `    import { Run } from "flowrun"; await (await Run.get(${runGetArguments(pathspec, datastore)})).data()   // in code`,
     );
     process.stdout.write(`${lines.join("\n")}\n`);
