@@ -193,3 +193,21 @@ test("a timeline draws every task: neighbours too narrow to tell apart share a b
   assert.deepEqual(band("wide").map((bar) => bar.count), [1, 1]);
   assert.deepEqual(band("flaky").map((bar) => bar.attempt), ["0", "1", "2"], "a task's attempts are never merged");
 });
+
+test("a run recorded before runs kept their graph is drawn from its tasks' links", async () => {
+  const store = tempDatastore();
+  const result = await runFlowCli(`${REPO}/flows/Hello.ts`, [], store);
+  assert.equal(result.code, 0, describeResult(result));
+  const stores = await clientDatastore(store.datastore);
+  const { graph: _graph, ...older } = (await stores.metadata.getRun("HelloFlow", result.runId))!;
+  await stores.metadata.putRun(older);
+  const ui = await startUiServer(stores, { port: 0, host: "127.0.0.1" });
+  try {
+    const page = await (await fetch(`${ui.url}/runs/HelloFlow/${result.runId}`)).text();
+    assert.deepEqual([...page.matchAll(/<g class="step state-(\w+)" data-step="(\w+)"/g)].map((m) => `${m[2]} ${m[1]}`).sort(), ["end succeeded", "repeat succeeded", "start succeeded"]);
+    assert.equal([...page.matchAll(/<path class="edge"/g)].length, 2);
+  } finally {
+    await ui.close();
+    store.remove();
+  }
+});

@@ -8,6 +8,9 @@ import type { CardComponentData, CardData, TableCell } from "../core/flow/cards.
 import { html, trustedHtml, type SafeHtml } from "./html.js";
 import { vegaLiteToSvg } from "./vega-svg.js";
 
+/** A card is a report to read: a table longer than this is shown in part. */
+const TABLE_ROWS_SHOWN = 1000;
+
 const markdown = new MarkdownIt({ html: false, linkify: false, typographer: false });
 markdown.validateLink = (url: string) => /^(https?:|mailto:|#)/i.test(url.trim());
 
@@ -21,9 +24,11 @@ async function componentHtml(component: CardComponentData): Promise<SafeHtml> {
     case "markdown":
       return html`<div class="card-markdown">${trustedHtml(markdown.render(String(component.text)))}</div>`;
     case "table": {
-      const cells = await Promise.all(component.rows.map((row) => Promise.all(row.map(cellHtml))));
+      const rows = component.rows.slice(0, TABLE_ROWS_SHOWN);
+      const cells = await Promise.all(rows.map((row) => Promise.all(row.map(cellHtml))));
       const head = component.headers.length > 0 ? html`<thead><tr>${component.headers.map((h) => html`<th>${h}</th>`)}</tr></thead>` : null;
-      return html`<table class="card-table">${head}<tbody>${cells.map((row) => html`<tr>${row.map((c) => html`<td>${c}</td>`)}</tr>`)}</tbody></table>`;
+      const more = component.rows.length > rows.length ? html`<p class="summary">the first ${rows.length} of ${component.rows.length.toLocaleString("en-US")} rows</p>` : null;
+      return html`<table class="card-table">${head}<tbody>${cells.map((row) => html`<tr>${row.map((c) => html`<td>${c}</td>`)}</tr>`)}</tbody></table>${more}`;
     }
     case "image": {
       const mime = component.mimeType === "image/jpeg" ? "image/jpeg" : "image/png";
