@@ -7,6 +7,7 @@
  */
 import { styleText } from "node:util";
 import { config } from "../core/config.js";
+import { formatDuration } from "../core/format-duration.js";
 import type { LogStream } from "../../runtime/metadata/metadata-store.js";
 import type { RunObserver, SplitPosition, TaskEvent } from "../../runtime/scheduler/task-events.js";
 import { SlowTaskWatch, type SlowTask } from "./slow-tasks.js";
@@ -109,9 +110,3 @@ export class ConsoleDisplay implements RunObserver {
   }
 }
 
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  const minutes = Math.floor(ms / 60_000);
-  return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
-}

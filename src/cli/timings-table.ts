@@ -1,6 +1,6 @@
 /** `flowrun run --timings`: the run's phases as a table, on stderr after the summary. */
 import type { PhaseTotal } from "../../runtime/scheduler/run-timings.js";
-import { formatDuration } from "./console-display.js";
+import { formatDuration } from "../core/format-duration.js";
 
 const PER_WORKER = new Set<PhaseTotal["phase"]>(["bootMs", "importMs"]);
 const ONCE = new Set<PhaseTotal["phase"]>(["cliStart", "graph", "compile", "datastore", "environments", "parameters"]);

@@ -1,4 +1,5 @@
 /** The frame of every page of `flowrun ui`: the stylesheet and script it serves itself, a header, the content. */
+import { formatDuration } from "../core/format-duration.js";
 import { html, type SafeHtml } from "./html.js";
 
 export function page(title: string, body: SafeHtml, crumbs: ReadonlyArray<{ label: string; href?: string }> = []): string {
@@ -17,12 +18,9 @@ export function taskHref(flow: string, runId: string, step: string, taskId: stri
   return `/runs/${flow}/${runId}/${step}/${taskId}`;
 }
 
-export function formatDuration(ms: number | undefined): string {
-  if (ms === undefined) return "";
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  const minutes = Math.floor(ms / 60_000);
-  return minutes < 60 ? `${minutes} m ${Math.round((ms % 60_000) / 1000)} s` : `${Math.floor(minutes / 60)} h ${minutes % 60} m`;
+/** A duration, or nothing when there is none (a task still running). */
+export function durationText(ms: number | undefined): string {
+  return ms === undefined ? "" : formatDuration(ms);
 }
 
 export function formatTime(iso: string | undefined): string {

@@ -12,9 +12,9 @@ import type { MetadataStore } from "../../runtime/metadata/metadata-store.js";
 import type { RunRecord, TaskRecord } from "../../runtime/metadata/records.js";
 import { observedStatus } from "../../runtime/metadata/run-liveness.js";
 import { countsText } from "./dag-svg.js";
-import { formatDuration } from "./layout.js";
+import { durationText } from "./layout.js";
 import { attemptLogKey } from "./task-page.js";
-import { stepSummaries } from "./ui-data.js";
+import { runDurationMs, stepSummaries } from "./ui-data.js";
 
 const RUN_INTERVAL_MS = 1000;
 const TASK_INTERVAL_MS = 500;
@@ -96,8 +96,7 @@ export class RunWatchers {
       const record = (await this.metadata.getRun(run.flow, run.runId)) ?? run;
       const [status, tasks] = await Promise.all([observedStatus(this.metadata, record), this.metadata.listTasks(run.flow, run.runId)]);
       const steps = stepSummaries(record.graph ?? { steps: [] }, tasks).map((step) => ({ ...step, counts: countsText(step) }));
-      const took = record.finishedAt ? formatDuration(Date.parse(record.finishedAt) - Date.parse(record.createdAt)) : "";
-      const state = { status, took, steps, tasks: tasks.length };
+      const state = { status, took: durationText(runDurationMs(record)), steps, tasks: tasks.length };
       const text = JSON.stringify(state);
       const watcher = this.watchers.get(key);
       // A page starts from the state it was built with: only changes are sent.

@@ -6,22 +6,21 @@
 import type { TaskRecord } from "../../runtime/metadata/records.js";
 import { dagSvg } from "./dag-svg.js";
 import { html, type SafeHtml } from "./html.js";
-import { formatDuration, formatTime, page, runHref, statusBadge, taskHref } from "./layout.js";
+import { durationText, formatTime, page, runHref, statusBadge, taskHref } from "./layout.js";
 import { timelineSvg } from "./timeline-svg.js";
-import type { RunView } from "./ui-data.js";
+import { runDurationMs, type RunView } from "./ui-data.js";
 import { scalarText } from "./value-preview.js";
 
 export function runPage(view: RunView): string {
   const { record, status } = view;
   const base = runHref(record.flow, record.runId);
-  const took = record.finishedAt ? formatDuration(Date.parse(record.finishedAt) - Date.parse(record.createdAt)) : "";
   const error = record.error
     ? html`<section class="error-box"><h2>Failed</h2><p>${record.error.pathspec ? html`<a href="${taskLink(record.error.pathspec)}">${record.error.pathspec}</a>: ` : null}${record.error.name}: ${record.error.message}</p></section>`
     : null;
   const parameters = Object.entries(record.parameters);
   const body = html`<section class="run-head" data-events="/events${base}" data-run-status="${status}">
 <h1>${record.flow}/${record.runId} <span id="run-status">${statusBadge(status)}</span></h1>
-<dl class="facts"><dt>user</dt><dd>${record.user}</dd><dt>started</dt><dd>${formatTime(record.createdAt)}</dd><dt>took</dt><dd id="run-took">${took}</dd>
+<dl class="facts"><dt>user</dt><dd>${record.user}</dd><dt>started</dt><dd>${formatTime(record.createdAt)}</dd><dt>took</dt><dd id="run-took">${durationText(runDurationMs(record))}</dd>
 ${record.originRunId ? html`<dt>resumed from</dt><dd><a href="${runHref(record.flow, record.originRunId)}">${record.originRunId}</a>${record.resumeStep ? ` at ${record.resumeStep}` : ""}</dd>` : null}
 <dt>tags</dt><dd class="tags">${[...record.systemTags, ...record.tags].map((t) => html`<span class="tag">${t}</span>`)}</dd></dl>
 ${parameters.length > 0 ? html`<table class="parameters"><thead><tr><th>Parameter</th><th>Value</th></tr></thead><tbody>${parameters.map(([k, v]) => html`<tr><td>${k}</td><td><code>${scalarText(v)}</code></td></tr>`)}</tbody></table>` : null}
@@ -54,7 +53,7 @@ export function stepPage(view: RunView, step: string, offset: number): string {
   const shown = tasks.slice(offset, offset + STEP_PAGE_TASKS);
   const summary = view.steps.find((s) => s.name === step);
   const rows = shown.map(
-    (t) => html`<tr><td><a href="${taskHref(t.flow, t.runId, t.step, t.taskId)}">${t.taskId}</a></td><td>${foreachIndex(t)}</td><td>${statusBadge(t.status)}</td><td>${t.attempt}</td><td>${formatTime(t.startedAt)}</td><td>${formatDuration(t.durationMs)}</td></tr>`,
+    (t) => html`<tr><td><a href="${taskHref(t.flow, t.runId, t.step, t.taskId)}">${t.taskId}</a></td><td>${foreachIndex(t)}</td><td>${statusBadge(t.status)}</td><td>${t.attempt}</td><td>${formatTime(t.startedAt)}</td><td>${durationText(t.durationMs)}</td></tr>`,
   );
   const more = tasks.length > offset + STEP_PAGE_TASKS ? html`<p><a href="?offset=${offset + STEP_PAGE_TASKS}">next ${STEP_PAGE_TASKS} tasks →</a></p>` : null;
   const body = html`<h1>${step}</h1><p>${summary ? `${summary.done} of ${summary.total} tasks done, ${summary.failed} failed, ${summary.running} running` : "no tasks"}</p>

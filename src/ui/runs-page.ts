@@ -1,6 +1,6 @@
 /** `/`: every run in the datastore, newest first, with filters (flow, status, tag, namespace) and pages. */
 import { html } from "./html.js";
-import { formatDuration, formatTime, page, runHref, statusBadge } from "./layout.js";
+import { durationText, formatTime, page, runHref, statusBadge } from "./layout.js";
 import { RUN_STATUSES, type RunFilters, type RunListPage } from "./ui-data.js";
 
 export function runsPage(result: RunListPage, filters: RunFilters, location: string): string {
@@ -15,7 +15,7 @@ ${select("namespace", result.namespaces, filters.namespace, "all namespaces")}
 <label>tag <input name="tag" value="${filters.tag ?? ""}" placeholder="any tag"></label>
 <button type="submit">Filter</button></form>`;
   const rows = result.runs.map(
-    (r) => html`<tr data-run="${r.flow}/${r.runId}"><td><a href="${runHref(r.flow, r.runId)}">${r.flow}/${r.runId}</a></td><td>${statusBadge(r.status)}</td><td>${r.user}</td><td class="tags">${r.tags.map((t) => html`<span class="tag">${t}</span>`)}</td><td>${formatTime(r.createdAt)}</td><td>${formatDuration(r.durationMs)}</td></tr>`,
+    (r) => html`<tr data-run="${r.flow}/${r.runId}"><td><a href="${runHref(r.flow, r.runId)}">${r.flow}/${r.runId}</a></td><td>${statusBadge(r.status)}</td><td>${r.user}</td><td class="tags">${r.tags.map((t) => html`<span class="tag">${t}</span>`)}</td><td>${formatTime(r.createdAt)}</td><td>${durationText(r.durationMs)}</td></tr>`,
   );
   const pages = Math.max(1, Math.ceil(result.total / result.pageSize));
   const link = (n: number) => {

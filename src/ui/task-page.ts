@@ -6,7 +6,7 @@
 import type { LogStream, MetadataStore } from "../../runtime/metadata/metadata-store.js";
 import type { RunRecord, TaskRecord } from "../../runtime/metadata/records.js";
 import { html, type SafeHtml } from "./html.js";
-import { formatDuration, formatTime, page, runHref, statusBadge, taskHref } from "./layout.js";
+import { durationText, formatTime, page, runHref, statusBadge, taskHref } from "./layout.js";
 import { megabytes } from "./artifact-preview.js";
 
 /** The most of a stream a page carries: its end (a long log's start is what `flowrun logs` is for). */
@@ -62,8 +62,8 @@ ${task.exception.stack ? html`<details><summary>stack</summary><pre>${task.excep
   const artifacts = Object.entries(task.artifacts ?? {});
   const body = html`<section class="task-head"${live ? html` data-events="/events${base}?${events.toString()}"` : null} data-task-status="${task.status}">
 <h1>${pathspec} <span id="task-status">${statusBadge(task.status)}</span></h1>
-<dl class="facts"><dt>started</dt><dd>${formatTime(task.startedAt)}</dd><dt>took</dt><dd>${task.status === "running" ? "still running" : formatDuration(task.durationMs)}</dd>
-${task.dispatchedAt ? html`<dt>waited</dt><dd>${formatDuration(Math.max(0, Date.parse(task.startedAt) - Date.parse(task.dispatchedAt)))}</dd>` : null}
+<dl class="facts"><dt>started</dt><dd>${formatTime(task.startedAt)}</dd><dt>took</dt><dd>${task.status === "running" ? "still running" : durationText(task.durationMs)}</dd>
+${task.dispatchedAt ? html`<dt>waited</dt><dd>${durationText(Math.max(0, Date.parse(task.startedAt) - Date.parse(task.dispatchedAt)))}</dd>` : null}
 ${task.worker ? html`<dt>worker</dt><dd>${task.worker}</dd>` : null}
 ${task.clonedFrom ? html`<dt>cloned from</dt><dd><a href="${"/runs/" + task.clonedFrom}">${task.clonedFrom}</a></dd>` : null}
 <dt>after</dt><dd>${task.parents.length === 0 ? "(start)" : task.parents.slice(0, 10).map((p) => html`<a href="${"/runs/" + p}">${p.split("/").slice(2).join("/")}</a> `)}${task.parents.length > 10 ? ` and ${task.parents.length - 10} more` : ""}</dd>

@@ -6,6 +6,7 @@
  * and links, so the SVG stays small.
  */
 import type { RunGraph, TaskRecord } from "../../runtime/metadata/records.js";
+import { formatDuration } from "../core/format-duration.js";
 import { html, type SafeHtml } from "./html.js";
 
 const WIDTH = 1100;
@@ -53,7 +54,7 @@ export function timelineSvg(graph: RunGraph, tasks: readonly TaskRecord[], runSt
   }
   const ticks = Array.from({ length: 6 }, (_, i) => {
     const t = runStart + (span * i) / 5;
-    return html`<g class="tick"><line x1="${x(t).toFixed(1)}" x2="${x(t).toFixed(1)}" y1="${AXIS_HEIGHT - 4}" y2="${y}"></line><text x="${x(t).toFixed(1)}" y="${AXIS_HEIGHT - 8}"${i === 5 ? html` style="text-anchor: end"` : null}>${formatOffset(t - runStart)}</text></g>`;
+    return html`<g class="tick"><line x1="${x(t).toFixed(1)}" x2="${x(t).toFixed(1)}" y1="${AXIS_HEIGHT - 4}" y2="${y}"></line><text x="${x(t).toFixed(1)}" y="${AXIS_HEIGHT - 8}"${i === 5 ? html` style="text-anchor: end"` : null}>${formatDuration(t - runStart)}</text></g>`;
   });
   return html`<svg class="timeline" xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${y + 4}" viewBox="0 0 ${WIDTH} ${y + 4}">${ticks}${bands}</svg>`;
 }
@@ -150,10 +151,4 @@ function assignLanes(intervals: readonly Interval[]): number[] {
     laneEnds[lane] = interval.end;
     return lane;
   });
-}
-
-function formatOffset(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 120_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
-  return `${Math.floor(ms / 60_000)} m ${Math.round((ms % 60_000) / 1000)} s`;
 }

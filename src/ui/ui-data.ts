@@ -59,7 +59,7 @@ export async function listRunPage(metadata: MetadataStore, filters: RunFilters, 
 }
 
 function runRow(record: RunRecord, status: ObservedRunStatus): RunRow {
-  const finished = record.finishedAt ? Date.parse(record.finishedAt) : undefined;
+  const durationMs = runDurationMs(record);
   return {
     flow: record.flow,
     runId: record.runId,
@@ -68,8 +68,13 @@ function runRow(record: RunRecord, status: ObservedRunStatus): RunRow {
     tags: allTags(record),
     createdAt: record.createdAt,
     ...(record.finishedAt && { finishedAt: record.finishedAt }),
-    ...(finished !== undefined && { durationMs: finished - Date.parse(record.createdAt) }),
+    ...(durationMs !== undefined && { durationMs }),
   };
+}
+
+/** Start to finish of a finished run; undefined while it runs. */
+export function runDurationMs(record: Pick<RunRecord, "createdAt" | "finishedAt">): number | undefined {
+  return record.finishedAt ? Date.parse(record.finishedAt) - Date.parse(record.createdAt) : undefined;
 }
 
 export type StepState = "pending" | "running" | "succeeded" | "failed";

@@ -2,7 +2,8 @@
 import { accessSync, constants, statSync, writeFileSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { runFlow, type RunFlowResult } from "../../../runtime/run-flow.js";
-import { ConsoleDisplay, formatDuration } from "../console-display.js";
+import { ConsoleDisplay } from "../console-display.js";
+import { formatDuration } from "../../core/format-duration.js";
 import { DEFAULT_MAX_NUM_SPLITS, DEFAULT_MAX_WORKERS, redisUrl } from "../../core/config.js";
 import { datastoreConfig, localDatastoreRoot } from "../../core/datastore-config.js";
 import type { DatastoreConfig } from "../../core/datastore-config.js";

@@ -2,7 +2,7 @@
 import { clientDatastore } from "../../client/client-datastore.js";
 import { getNamespace } from "../../client/namespace.js";
 import { visibleRuns } from "../../client/visible-runs.js";
-import { formatDuration } from "../console-display.js";
+import { formatDuration } from "../../core/format-duration.js";
 import { observedStatus } from "../../../runtime/metadata/run-liveness.js";
 import { crashedHint, datastoreFlags } from "../resume-hint.js";
 import { checkPathspecPart, parseInspectArgs } from "./inspect-args.js";
