@@ -209,3 +209,11 @@ export function taskKey(task: Pick<TaskRecord, "flow" | "runId" | "step" | "task
 export function logKeyFor(flow: string, runId: string, step: string, taskId: string, attempt: number): string {
   return `logs/${flow}/${runId}/${step}/${taskId}/${attempt}`;
 }
+
+/**
+ * The log key of another attempt of the task. The key ends in the attempt; a task cloned by
+ * resume keeps its origin's key, so its earlier attempts are the origin's too.
+ */
+export function attemptLogKey(task: Pick<TaskRecord, "logKey">, attempt: number): string {
+  return `${task.logKey.slice(0, task.logKey.lastIndexOf("/"))}/${attempt}`;
+}

@@ -7,7 +7,7 @@ import { readTaskCard, type TaskCardContent } from "./task-card.js";
 import type { Readable } from "node:stream";
 import { NotFoundError } from "../core/errors.js";
 import { isFileRef, type FileRef } from "../core/flow/files.js";
-import type { LogStream } from "../../runtime/metadata/metadata-store.js";
+import { attemptLogKey, type LogStream } from "../../runtime/metadata/metadata-store.js";
 import type { ObservedRunStatus, RunRecord, TaskException, TaskRecord } from "../../runtime/metadata/records.js";
 import { observedStatus } from "../../runtime/metadata/run-liveness.js";
 import type { DatastoreConfig } from "../core/datastore-config.js";
@@ -371,8 +371,6 @@ export class Task {
         hint: `its attempts are 0 to ${this.record.attempt}`,
       });
     }
-    // The key ends in the attempt; a task cloned by resume keeps its origin's key, so its
-    // earlier attempts are the origin's too.
-    return `${this.record.logKey.slice(0, this.record.logKey.lastIndexOf("/"))}/${attempt}`;
+    return attemptLogKey(this.record, attempt);
   }
 }

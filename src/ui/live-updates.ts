@@ -8,12 +8,11 @@
  * and `status` when the task ends. Both get `end` when there is nothing more to follow.
  */
 import type { ServerResponse } from "node:http";
-import type { MetadataStore } from "../../runtime/metadata/metadata-store.js";
+import { attemptLogKey, type MetadataStore } from "../../runtime/metadata/metadata-store.js";
 import type { RunRecord, TaskRecord } from "../../runtime/metadata/records.js";
 import { observedStatus } from "../../runtime/metadata/run-liveness.js";
 import { countsText } from "./dag-svg.js";
 import { durationText } from "./layout.js";
-import { attemptLogKey } from "./task-page.js";
 import { runDurationMs, stepSummaries } from "./ui-data.js";
 
 const RUN_INTERVAL_MS = 1000;

@@ -40,11 +40,6 @@ export async function readTaskLog(metadata: MetadataStore, logKey: string, strea
   return { stream, text, chunks, omitted };
 }
 
-/** The log key of one attempt of the task (a cloned task's are its origin's). */
-export function attemptLogKey(task: TaskRecord, attempt: number): string {
-  return `${task.logKey.slice(0, task.logKey.lastIndexOf("/"))}/${attempt}`;
-}
-
 export function taskPage(run: RunRecord, task: TaskRecord, attempt: number, logs: TaskLog[], card: { html: SafeHtml; updatedAt: string } | null): string {
   const pathspec = `${task.flow}/${task.runId}/${task.step}/${task.taskId}`;
   const base = taskHref(task.flow, task.runId, task.step, task.taskId);

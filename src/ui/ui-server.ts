@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ContentStore } from "../../runtime/datastore/content-store.js";
-import type { MetadataStore } from "../../runtime/metadata/metadata-store.js";
+import { attemptLogKey, type MetadataStore } from "../../runtime/metadata/metadata-store.js";
 import type { ObservedRunStatus, RunRecord, TaskRecord } from "../../runtime/metadata/records.js";
 import { readTaskCard } from "../client/task-card.js";
 import { checkPathspecPart } from "../core/pathspec.js";
@@ -21,7 +21,7 @@ import { followTask, RunWatchers } from "./live-updates.js";
 import { runPage, runTimeline, stepPage } from "./run-page.js";
 import { runsPage } from "./runs-page.js";
 import { taskCardHtml } from "./task-card-html.js";
-import { attemptLogKey, readTaskLog, taskPage } from "./task-page.js";
+import { readTaskLog, taskPage } from "./task-page.js";
 import { listRunPage, RUN_STATUSES, runView, type RunFilters } from "./ui-data.js";
 
 export const DEFAULT_UI_PORT = 8324;
@@ -37,6 +37,11 @@ const STATIC: Record<string, { type: string; file: URL }> = {
   "app.js": { type: "text/javascript; charset=utf-8", file: new URL("./static/app.js", import.meta.url) },
   "style.css": { type: "text/css; charset=utf-8", file: new URL("./static/style.css", import.meta.url) },
 };
+
+/** An address only this machine reaches (what `flowrun ui` binds by default). */
+export function isLoopback(host: string): boolean {
+  return ["127.0.0.1", "localhost", "::1"].includes(host);
+}
 
 export interface UiStores {
   metadata: MetadataStore;
@@ -58,7 +63,7 @@ class HttpProblem extends Error {
 
 export async function startUiServer(stores: UiStores, options: { port: number; host: string }): Promise<UiServer> {
   const watchers = new RunWatchers(stores.metadata);
-  const loopback = ["127.0.0.1", "localhost", "::1"].includes(options.host);
+  const loopback = isLoopback(options.host);
   const server = createServer((request, response) => {
     // Bound to loopback, a page of another site reached through a DNS name pointed at
     // 127.0.0.1 (DNS rebinding) must not read runs: only local names are served.

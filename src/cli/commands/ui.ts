@@ -1,7 +1,7 @@
 /** `flowrun ui [--port 8324] [--host 127.0.0.1]`: serves the web UI over the datastore until stopped. */
 import { clientDatastore } from "../../client/client-datastore.js";
 import { UsageError } from "../../core/errors.js";
-import { DEFAULT_UI_PORT, startUiServer } from "../../ui/ui-server.js";
+import { DEFAULT_UI_PORT, isLoopback, startUiServer } from "../../ui/ui-server.js";
 import { intOption, rejectArguments, stringOption } from "../argv.js";
 import { parseInspectArgs } from "./inspect-args.js";
 
@@ -12,7 +12,7 @@ export async function run(argv: string[]): Promise<number> {
   if (port > 65535) throw new UsageError(`--port ${port} is not a port (0 to 65535; 0 picks a free one)`);
   const host = stringOption(args, "host") ?? "127.0.0.1";
   const store = await clientDatastore(args.datastore);
-  if (!["127.0.0.1", "localhost", "::1"].includes(host)) {
+  if (!isLoopback(host)) {
     process.stderr.write(`warning: flowrun ui on ${host} has no login: anyone who can reach this port reads every run, log and artifact in ${args.datastore.root}\n`);
   }
   const ui = await startUiServer(store, { port, host }).catch((error: NodeJS.ErrnoException) => {
