@@ -3,15 +3,12 @@
  * runs API over a datastore of 1,000 runs. The UI runs in this process, from src/ui, over
  * datastores the built CLI filled.
  */
-import { existsSync } from "node:fs";
-import { chromium } from "playwright-core";
 import { clientDatastore } from "../src/client/client-datastore.js";
 import type { RunRecord } from "../runtime/metadata/records.js";
+import { chromiumPath, launchChromium } from "../test/support/chromium.js";
 import { startUiServer, type UiServer } from "../src/ui/ui-server.js";
 import { assertSucceeded, median, runCli, tempWorkspace } from "./cli-process.js";
 import type { Measurement } from "./context.js";
-
-const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((path) => existsSync(path));
 
 async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
   const start = performance.now();
@@ -47,7 +44,7 @@ const runPage10k: Measurement = {
   slow: true,
   async run(ctx) {
     const measurement = "ui: run page of a 10,000-split run, load in chromium";
-    if (!CHROMIUM) return [{ measurement, value: null, unit: "s", notes: ["not measured: chromium is not installed (apt-get install chromium)"] }];
+    if (!chromiumPath) return [{ measurement, value: null, unit: "s", notes: ["not measured: chromium is not installed (apt-get install chromium)"] }];
     const ws = tempWorkspace("ui-10k");
     try {
       ctx.log("ui: a foreach of 10,000 splits to show");
@@ -59,7 +56,7 @@ const runPage10k: Measurement = {
         for (let i = 0; i < 6; i++) html.push(await timed(async () => (await fetch(url)).text()));
         const serverMs = median(html.slice(1).map((h) => h.ms)); // the first fetch warms the server
         const bytes = Buffer.byteLength(html[0]!.value);
-        const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-dev-shm-usage"] });
+        const browser = await launchChromium();
         try {
           const loads: number[] = [];
           const phases: NavigationPhases[] = [];
