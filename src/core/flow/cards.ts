@@ -142,14 +142,18 @@ export function cardData(components: readonly CardComponent[]): CardData {
 
 /** A component's data, checked: `append` refuses anything else at once, naming it. */
 export function checkComponent(component: unknown): asserts component is CardComponent {
-  if (typeof (component as Partial<CardComponent> | null)?.toData !== "function") {
+  if (!isComponent(component)) {
     throw new TypeError(`current.card.append takes a card component (Markdown, Table, Image, VegaLite, ProgressBar), got ${describe(component)}`);
   }
 }
 
+function isComponent(value: unknown): value is CardComponent {
+  return typeof (value as Partial<CardComponent> | null)?.toData === "function";
+}
+
 function tableCell(cell: TableCell | CardComponent): TableCell {
   if (cell === null || ["string", "number", "boolean"].includes(typeof cell)) return cell as TableCell;
-  if (typeof (cell as Partial<CardComponent>).toData === "function") return (cell as CardComponent).toData();
+  if (isComponent(cell)) return cell.toData();
   throw new TypeError(`Table: a cell is text, a number, a boolean, null or a component, got ${describe(cell)}`);
 }
 
