@@ -20,7 +20,7 @@ dist/src/index.js: node_modules $(SOURCES)
 ## with the built CLI (what `npx flowrun` runs); scripts here can then read the results with
 ## `import ... from "flowrun"`
 demo: node_modules dist/src/index.js
-	node dist/src/cli/main.js run flows/ArxivAbstractTopicModel.ts
+	bin/flowrun run flows/ArxivAbstractTopicModel.ts
 
 ## The whole test suite (the single executable's end-to-end tests included: it is built first;
 ## redis-server, graphviz and chromium are installed first when missing, as root)

@@ -1,6 +1,6 @@
 /**
- * Runs the real CLI as users get it (`node dist/src/cli/main.js run ...`, what `npx flowrun`
- * runs; `npm run bench` builds it first) as a child process in a
+ * Runs the real CLI as users get it (`bin/flowrun run ...`, what `npx flowrun` runs;
+ * `npm run bench` builds it first) as a child process in a
  * fresh temporary datastore, and measures what a user would: wall clock from spawn to
  * exit, and the peak resident set of the CLI process (its worker threads included, since
  * threads share the process).
@@ -74,6 +74,11 @@ export interface RunCliOptions {
   /** Kill the CLI after this long (default 30 min). */
   timeoutMs?: number;
   env?: NodeJS.ProcessEnv;
+  /**
+   * `node dist/src/cli/main.js` instead of `bin/flowrun`: the CLI without what its launcher
+   * sets up (huge pages for large buffers), for a baseline.
+   */
+  withoutLauncher?: boolean;
 }
 
 let runCounter = 0;
@@ -87,7 +92,7 @@ export async function runCli(options: RunCliOptions): Promise<CliRun> {
   const runIdFile = join(options.workspace, `run-id-${n}`);
   const rssFile = join(options.workspace, `rss-${n}`);
   const cli = [
-    process.execPath, "dist/src/cli/main.js", "run", options.flow,
+    ...(options.withoutLauncher ? [process.execPath, "dist/src/cli/main.js"] : [join(REPO_ROOT, "bin/flowrun")]), "run", options.flow,
     "--datastore-root", datastoreRoot, "--run-id-file", runIdFile, "--quiet", ...(options.args ?? []),
   ];
   const argv = rssMethod === "gnu-time" ? [GNU_TIME, "-f", "%M %U %S", "-o", rssFile, ...cli] : cli;

@@ -9,7 +9,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cleanEnv, copyCheckout, linkProjectDependencies, type CheckoutCopy } from "./support/built-checkout.js";
@@ -38,8 +38,8 @@ after(async () => {
 });
 
 /** Asynchronously: the registry npm talks to is served by this process. */
-async function run(cmd: string, args: string[], cwd = project): Promise<{ code: number | null; stdout: string; out: string }> {
-  const child = spawn(cmd, args, { cwd, env: cleanEnv(extraEnv), stdio: ["ignore", "pipe", "pipe"] });
+async function run(cmd: string, args: string[], cwd = project, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; out: string }> {
+  const child = spawn(cmd, args, { cwd, env: cleanEnv({ ...extraEnv, ...env }), stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
@@ -157,5 +157,63 @@ export default class ShoutFlow extends FlowSpec {
     assert.equal(shout.code, 0, shout.out);
     assert.match(shout.stdout, /HELLO!/);
     assert.doesNotMatch(shout.stdout, /environment \S+ built/);
+  });
+});
+
+describe("the flowrun command (bin/flowrun)", () => {
+  const FLOW = `import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { FlowSpec, step } from "flowrun";
+
+const anonHugeKb = () => Number(/AnonHugePages:\\s+(\\d+)/.exec(readFileSync("/proc/self/smaps_rollup", "utf8"))?.[1] ?? 0);
+
+/** What the process, the step and a child process see of GLIBC_TUNABLES, and whether a big buffer got huge pages. */
+export default class TunablesFlow extends FlowSpec {
+  declare atStart: string;
+  declare inStep: string;
+  declare inChild: string;
+  declare hugeKb: number;
+
+  @step
+  start() {
+    const environ = readFileSync("/proc/self/environ", "utf8").split("\\0");
+    this.atStart = environ.find((v) => v.startsWith("GLIBC_TUNABLES="))?.slice("GLIBC_TUNABLES=".length) ?? "unset";
+    this.inStep = process.env.GLIBC_TUNABLES ?? "unset";
+    this.inChild = execFileSync("sh", ["-c", 'printf %s "\${GLIBC_TUNABLES-unset}"'], { encoding: "utf8" });
+    const before = anonHugeKb();
+    const buffer = Buffer.allocUnsafe(64 * 2 ** 20).fill(1);
+    this.hugeKb = anonHugeKb() - before;
+    buffer[0] = 2;
+    this.next(this.end);
+  }
+
+  @step
+  end() {}
+}
+`;
+  const THP = "/sys/kernel/mm/transparent_hugepage/enabled";
+  const linux = existsSync("/proc/self/smaps_rollup");
+
+  async function tunablesSeen(env: Record<string, string> = {}) {
+    const { code, out } = await run(join(project, "node_modules/.bin/flowrun"), ["run", "flows/Tunables.ts", "--run-id-file", "run-id"], project, env);
+    assert.equal(code, 0, out);
+    const runId = readFileSync(join(project, "run-id"), "utf8").trim();
+    const dumped = await flowrun("dump", `TunablesFlow/${runId}/start`, "--json");
+    assert.equal(dumped.code, 0, dumped.out);
+    return (JSON.parse(dumped.stdout) as { artifacts: Record<string, unknown> }).artifacts;
+  }
+
+  test("backs large buffers with huge pages, and leaves steps' child processes the user's environment", { skip: !linux && "needs Linux's /proc", timeout: 120_000 }, async () => {
+    writeFileSync(join(project, "flows/Tunables.ts"), FLOW);
+    const seen = await tunablesSeen();
+    assert.equal(seen.atStart, "glibc.malloc.hugetlb=1");
+    assert.equal(seen.inStep, "unset");
+    assert.equal(seen.inChild, "unset");
+    // Where the kernel hands out transparent huge pages (not "never"), a 64 MB buffer gets them.
+    if (!/\[never\]/.test(readFileSync(THP, "utf8"))) assert.ok((seen.hugeKb as number) >= 32 * 1024, `AnonHugePages grew ${seen.hugeKb} kB`);
+
+    // A GLIBC_TUNABLES of the user's own is theirs: kept as it is, everywhere.
+    const own = await tunablesSeen({ GLIBC_TUNABLES: "glibc.malloc.tcache_count=7" });
+    assert.deepEqual([own.atStart, own.inStep, own.inChild], Array(3).fill("glibc.malloc.tcache_count=7"));
   });
 });

@@ -98,6 +98,13 @@ async function startFirstWorker(): Promise<void> {
   firstWorker.startFirstWorker();
 }
 
+// bin/flowrun set GLIBC_TUNABLES for this process alone (it says why): the processes a step
+// starts get the user's environment, without it.
+if (process.env.FLOWRUN_SET_GLIBC_TUNABLES) {
+  delete process.env.GLIBC_TUNABLES;
+  delete process.env.FLOWRUN_SET_GLIBC_TUNABLES;
+}
+
 // `flowrun run ... | head`: once the reader is gone, keep running quietly instead of
 // dying on EPIPE in the middle of a run.
 for (const stream of [process.stdout, process.stderr]) {

@@ -48,6 +48,6 @@ export function linkProjectDependencies(project: string, checkout: string): void
   link(checkout, "flowrun");
   link(join(REPO, "node_modules/typescript"), "typescript");
   link(join(REPO, "node_modules/@types/node"), "@types/node");
-  link("../flowrun/dist/src/cli/main.js", ".bin/flowrun");
+  link("../flowrun/bin/flowrun", ".bin/flowrun");
   link("../typescript/bin/tsc", ".bin/tsc");
 }
