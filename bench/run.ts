@@ -9,10 +9,11 @@
  * `METAFLOW_SRC=path/to/metaflow` (a source checkout), rows with a Metaflow counterpart also
  * time Metaflow on the same flow in the same invocation (bench/metaflow-measurements.ts).
  */
+import { spawnSync } from "node:child_process";
 import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
 import { parseArgs } from "node:util";
 import { createContext } from "./context.js";
-import { getWorkspaceBase, rssMethod, setWorkspaceBase } from "./cli-process.js";
+import { getWorkspaceBase, median, rssMethod, setWorkspaceBase } from "./cli-process.js";
 import { measurements, printTable, type BenchRow } from "./measurements.js";
 import { metaflowSetup } from "./metaflow-measurements.js";
 
@@ -85,16 +86,27 @@ async function main(): Promise<number> {
     ctx.log(`${m.id} took ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
   const cpu = cpus()[0]?.model.trim() ?? "unknown CPU";
+  // What every Node process pays here before flowrun runs a line: machines differ most in it.
+  const { NODE_EXTRA_CA_CERTS: extraCerts, ...withoutCerts } = process.env;
+  const nodeStart = `Node's own start here: ${nodeStartMs(process.env).toFixed(0)} ms to the first line of a script` +
+    (extraCerts ? ` (NODE_EXTRA_CA_CERTS is set, and Node reads it at every start: ${nodeStartMs(withoutCerts).toFixed(0)} ms without it)` : "");
   process.stdout.write(
     `\nflowrun bench — ${availableParallelism()} cores (${cpu}), ${(totalmem() / 2 ** 30).toFixed(0)} GB, Node ${process.version}, ` +
-      `the built CLI (dist/); peak RSS via ${rssMethod === "gnu-time" ? "/usr/bin/time -f %M (ru_maxrss of the CLI process)" : "polling VmHWM in /proc/<pid>/status"}; ` +
+      `the built CLI (bin/flowrun, dist/); peak RSS via ${rssMethod === "gnu-time" ? "/usr/bin/time -f %M (ru_maxrss of the CLI process)" : "polling VmHWM in /proc/<pid>/status"}; ` +
       `every flowrun run is --quiet in a fresh datastore under ${getWorkspaceBase()}${options.extraArgs.length ? `; extra run options: ${options.extraArgs.join(" ")}` : ""}\n` +
       (metaflow ? `${metaflow.description}, every run in a fresh local datastore\n` : "") +
+      `${nodeStart}\n` +
       // Wall clock means little on a busy machine: say how busy it was.
       `1-min load average: ${loadBefore.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end\n\n`,
   );
   printTable(rows);
   return failed ? 1 : 0;
+}
+
+/** `performance.now()` at a script's first line (it counts from the process's start), median of 5. */
+function nodeStartMs(env: NodeJS.ProcessEnv): number {
+  const samples = Array.from({ length: 5 }, () => Number(spawnSync(process.execPath, ["-p", "performance.now()"], { env, encoding: "utf8" }).stdout));
+  return median(samples);
 }
 
 process.exitCode = await main();

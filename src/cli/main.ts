@@ -4,7 +4,7 @@
  * and `--help` do not pay for the worker pool or the datastore.
  */
 import { FlowrunError } from "../core/errors.js";
-import { DEFAULT_MAX_NUM_SPLITS, DEFAULT_MAX_WORKERS } from "../core/config.js";
+import { DEFAULT_MAX_NUM_SPLITS, DEFAULT_MAX_WORKERS, dropLauncherSettings } from "../core/config.js";
 import { COMMAND_HELP } from "./command-help.js";
 import { didYouMean } from "./did-you-mean.js";
 
@@ -98,12 +98,7 @@ async function startFirstWorker(): Promise<void> {
   firstWorker.startFirstWorker();
 }
 
-// bin/flowrun set GLIBC_TUNABLES for this process alone (it says why): the processes a step
-// starts get the user's environment, without it.
-if (process.env.FLOWRUN_SET_GLIBC_TUNABLES) {
-  delete process.env.GLIBC_TUNABLES;
-  delete process.env.FLOWRUN_SET_GLIBC_TUNABLES;
-}
+dropLauncherSettings();
 
 // `flowrun run ... | head`: once the reader is gone, keep running quietly instead of
 // dying on EPIPE in the middle of a run.

@@ -251,3 +251,16 @@ export const config = {
   /** Where `flowrun worker` unpacks the code packages of the runs it serves. */
   codePackageDir: (env: Env = process.env): string => cacheDir("code", env),
 };
+
+/**
+ * Not a setting: bin/flowrun sets this beside the GLIBC_TUNABLES it adds for the CLI's own
+ * process (it says why). Keep the name in step with bin/flowrun.
+ */
+const LAUNCHER_SET_TUNABLES = "FLOWRUN_SET_GLIBC_TUNABLES";
+
+/** Takes out of `env` what bin/flowrun set for this process alone: the processes steps start get the user's environment. */
+export function dropLauncherSettings(env: Env = process.env): void {
+  if (!env[LAUNCHER_SET_TUNABLES]) return;
+  delete env.GLIBC_TUNABLES;
+  delete env[LAUNCHER_SET_TUNABLES];
+}
