@@ -9,7 +9,9 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { ContentStore } from "../runtime/datastore/content-store.js";
 import { MetadataStore } from "../runtime/metadata/metadata-store.js";
-import type { CardData } from "../src/core/flow/cards.js";
+import { Markdown, type CardData } from "../src/core/flow/cards.js";
+import { TaskCardCollector } from "../runtime/worker/task-card.js";
+import type { StoredCard } from "../runtime/metadata/records.js";
 import { openBackend } from "../runtime/datastore/open-backend.js";
 import { describeResult, fixtureFlow, readRun, runCli, runFlowCli, tempDatastore, type TempDatastore } from "./support/flowrun-cli.js";
 import { PIXEL_PNG } from "./fixtures/flows/card-report.js";
@@ -136,6 +138,39 @@ test("a failed task keeps the card it built; resume keeps the cards of the tasks
     assert.ok(start.clonedFrom, "start was cloned");
     assert.deepEqual((await start.card())?.components.map((c) => c.type), ["markdown", "table", "vegalite"]);
   } finally {
+    store.remove();
+  }
+});
+
+test("refresh() stores at most once a second when a refresh comes after the one it deferred was due", async () => {
+  const store = tempDatastore();
+  const backend = await openBackend(store.datastore);
+  try {
+    const stores: number[] = [];
+    const metadata = new (class extends MetadataStore {
+      override async putLiveCard(...args: Parameters<MetadataStore["putLiveCard"]>): Promise<void> {
+        stores.push(Date.parse((args[2] as StoredCard).updatedAt));
+        await super.putLiveCard(...args);
+      }
+    })(backend);
+    const task = { flow: "F", runId: "1", step: "work", taskId: "2", attempt: 0 };
+    const card = new TaskCardCollector("blank", task, new ContentStore(backend), metadata, (text) => assert.fail(text));
+    card.append(new Markdown("one"));
+    await card.refresh();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    card.append(new Markdown("two"));
+    await card.refresh(); // deferred: due a second after the first store
+    // The step computes past that moment without yielding, then refreshes again.
+    const busyUntil = stores[0]! + 1100;
+    while (Date.now() < busyUntil);
+    card.append(new Markdown("three"));
+    await card.refresh();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await card.finish();
+    const gaps = stores.slice(1).map((at, i) => at - stores[i]!);
+    assert.ok(gaps.every((gap) => gap >= 1000), `stored ${stores.length} times, ${gaps.join(", ")} ms apart`);
+  } finally {
+    await backend.close();
     store.remove();
   }
 });

@@ -48,12 +48,16 @@ export class TaskCardCollector implements TaskCard {
     this.refreshed = true;
     const wait = this.lastStored + REFRESH_MS - Date.now();
     if (wait > 0) {
+      // When it fires it asks again: the clock timers count by is not Date.now()'s.
       this.trailing ??= setTimeout(() => {
         this.trailing = undefined;
-        void this.storeLive();
+        void this.refresh();
       }, wait).unref();
       return;
     }
+    // This store has what a deferred one would have stored (a step busy past its moment).
+    clearTimeout(this.trailing);
+    this.trailing = undefined;
     await this.storeLive();
   }
 
