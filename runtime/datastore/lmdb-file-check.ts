@@ -198,6 +198,15 @@ function walkTrees(reader: PageReader, meta: Meta, size: number, since: bigint):
   const walk = (db: string, root: bigint, depth: number, values?: (node: LeafNode) => void): void => {
     if (root === P_INVALID) return; // an empty DB
     const visit = (pgno: bigint, level: number): void => {
+      try {
+        visitPage(pgno, level);
+      } catch (error) {
+        // A number in the page points past its end: bytes a commit was rewriting, or damage.
+        if ((error as NodeJS.ErrnoException).code !== "ERR_OUT_OF_RANGE") throw error;
+        problems.push(`page ${pgno} (${db} DB) points past its own end`);
+      }
+    };
+    const visitPage = (pgno: bigint, level: number): void => {
       if (problems.length > 0) return;
       if (pgno >= filePages) return void problems.push(truncated(`page ${pgno} of the ${db} DB`));
       if (seen.has(pgno)) return void problems.push(`page ${pgno} is reached twice (in the ${db} DB)`);
@@ -241,7 +250,9 @@ function walkTrees(reader: PageReader, meta: Meta, size: number, since: bigint):
       if (pgno + BigInt(Math.floor((PAGE_HEADER - 1 + dataSize) / meta.pageSize) + 1) > filePages) return void problems.push(truncated("a free-page list"));
       list = Buffer.from(reader.read(Number(pgno) * meta.pageSize + PAGE_HEADER, dataSize));
       at = 0;
+      if (list.length < dataSize) return void problems.push(truncated("a free-page list"));
     }
+    if (dataSize < 8) return void problems.push("a free-page list of the free-page DB is shorter than its count");
     const count = Math.min(Number(u64(list, at)), Math.floor(dataSize / 8) - 1);
     for (let i = 1; i <= count; i++) free.add(u64(list, at + 8 * i));
   });
