@@ -162,11 +162,13 @@ export function printSummary(result: RunFlowResult, flowFile: string, quiet: boo
     `${icon} Run ${pathspec} ${result.status}: ${result.steps} steps, ${result.tasks} tasks${cloned}, ${formatDuration(result.durationMs)}`,
   ];
   if (result.status === "succeeded") {
+    // The commands' comments line up in one column.
+    const command = (args: string, comment: string) => `    ${cliName()} ${args.padEnd(`dump ${pathspec}${flags}`.length + 18)}# ${comment}`;
     lines.push(
       "  Inspect it:",
-      `    ${cliName()} dump ${pathspec}${flags}                  # artifacts of the end step`,
-      `    ${cliName()} logs ${pathspec}/start${flags}            # a step's output`,
-      `    ${cliName()} ${`ui${flags}`.padEnd(`dump ${pathspec}${flags}`.length + 18)}# the runs, DAG, timeline, logs and cards in a browser`,
+      command(`dump ${pathspec}${flags}`, "artifacts of the end step"),
+      command(`logs ${pathspec}/start${flags}`, "a step's output"),
+      command(`ui${flags}`, "the runs, DAG, timeline, logs and cards in a browser"),
       `    import { Run } from "flowrun"; await (await Run.get(${runGetArguments(pathspec, datastore)})).data()   // in code`,
     );
     process.stdout.write(`${lines.join("\n")}\n`);
