@@ -84,11 +84,12 @@ export class LmdbBackend implements StorageBackend {
   private syncTimer: NodeJS.Timeout | undefined;
   private flushFailure: unknown;
 
-  constructor(readonly location: string) {
+  /** `checkFile: false`: this process has the environment open already, its file checked then. */
+  constructor(readonly location: string, { checkFile = true } = {}) {
     try {
       mkdirSync(location, { recursive: true });
       accessSync(location, constants.W_OK);
-      assertLmdbDataFile(location);
+      if (checkFile) assertLmdbDataFile(location);
       warnIfLmdbUnpatched();
       // noSubdir: false — lmdb-js would treat a directory named like "results.v2" as a file.
       this.root = open({ path: location, compression: false, noSubdir: false, noSync: true });

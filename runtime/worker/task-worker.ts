@@ -74,7 +74,8 @@ async function bind(setup: WorkerSetup, bootMs: number): Promise<BoundWorker> {
   installLogCapture(setup.logChannel);
   setTaskDatastore(setup.datastore);
   try {
-    const backend = await openBackend(setup.datastore);
+    // The pool's process opened the datastore before it ran any task (runFlow, QueueWorker).
+    const backend = await openBackend(setup.datastore, { openInThisProcess: true });
     setTaskFiles(new FileStore(backend));
     const module = await importFlow(setup.flow);
     const boot = { bootMs, importMs: performance.now() - started };
