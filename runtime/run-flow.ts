@@ -23,6 +23,7 @@ import { runGraph } from "./metadata/run-graph.js";
 import { startHeartbeat, thisOrchestrator } from "./metadata/run-liveness.js";
 import type { ParametersResult } from "./protocol.js";
 import { compileFlow } from "./compile/flow-compiler.js";
+import type { CompiledFlow } from "./compile/compiled-paths.js";
 import { newRunId } from "./run-id.js";
 import { runIdentity } from "./run-context.js";
 import { LogSink } from "./scheduler/log-sink.js";
@@ -118,10 +119,12 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
     };
     // A resume takes the origin's values as recorded, not what the environment says today.
     const rawParameters = options.resume ? options.rawParameters : { ...config.parameters(graph.parameters.map((p) => p.name)), ...options.rawParameters };
-    const init = await timings.time("parameters", executor.run(
+    const resolving = executor.run(
       parametersStep,
       { kind: "parameters", current: { ...base, stepName: "start", taskId: "0", retryCount: 0 }, identity: identityOptions, raw: rawParameters },
-    ));
+    );
+    if (!options.resume) prewarmAfterStart(graph, options.withDecorators, executor, flow);
+    const init = await timings.time("parameters", resolving);
     timings.addWorker(init.timing);
     if (!init.ok) throw rehydrateError(init.error);
     const { steps, flowOptions } = init;
@@ -291,6 +294,25 @@ function resumedParameters(resolved: ParametersResult, origin: RunRecord): Pick<
     refs: Object.fromEntries(Object.entries(resolved.refs).map(([field, ref]) => [field, origin.parameterRefs?.[field] ?? ref])),
     preview: Object.fromEntries(Object.entries(resolved.preview).map(([name, value]) => [name, name in origin.parameters ? origin.parameters[name] : value])),
   };
+}
+
+/** Decorators that give a step a pool other than its plain one (another compiled flow, a memory limit) or none here. */
+const OWN_POOL_DECORATORS: ReadonlySet<string> = new Set<keyof StepDecorators>(["dependencies", "isolate", "resources", "remote"]);
+
+/**
+ * Starts the workers of the steps right after `start` while the first worker resolves the
+ * parameters: this thread only waits then, so a core is free, and they have booted by the
+ * time `start` commits (a worker's ~0.15 s boot is longer than most steps; the scheduler's
+ * own warming starts when `start` does). Only a step the static graph shows on its plain
+ * pool: decorators read at run time (parameters resolved) may still move one elsewhere,
+ * which leaves this worker idle, never a task in the wrong place.
+ */
+function prewarmAfterStart(graph: FlowGraph, withDecorators: StepDecorators, executor: WorkerPoolExecutor, flow: CompiledFlow): void {
+  const ownPool = (names: Iterable<string>) => [...names].some((name) => OWN_POOL_DECORATORS.has(name));
+  if (ownPool(Object.keys(withDecorators)) || ownPool(graph.decorators.map((d) => d.name))) return;
+  for (const name of graph.steps.get("start")!.next) {
+    if (!ownPool(graph.steps.get(name)!.decorators.map((d) => d.name))) executor.prewarm({ step: name, decorators: {}, flow });
+  }
 }
 
 /**
