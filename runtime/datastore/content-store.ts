@@ -74,6 +74,36 @@ export class ContentStore {
     });
   }
 
+  /**
+   * `save` for each of many values (a foreach's elements), named `name[i]`: values that
+   * encode to the same bytes are written once, and the writes go out together. 10,000
+   * elements saved one by one cost ~80 ms per 1,000 in promise and GC overhead alone.
+   */
+  async saveEach(name: string, values: readonly unknown[]): Promise<ArtifactRef[]> {
+    const refs: ArtifactRef[] = [];
+    const blobs = new Map<string, Uint8Array>();
+    const large: Array<Promise<void>> = [];
+    const limit = this.backend.maxBlobBytes ?? CHUNK_BYTES;
+    for (let i = 0; i < values.length; i++) {
+      const { encoding, bytes } = encodeArtifact(`${name}[${i}]`, values[i]);
+      if (bytes.byteLength > limit) {
+        large.push(this.save(`${name}[${i}]`, values[i]).then((ref) => void (refs[i] = ref)));
+        continue;
+      }
+      this.bytesMoved += bytes.byteLength;
+      const hash = blobHash(bytes);
+      blobs.set(hash, bytes);
+      refs[i] = { hash, encoding, size: bytes.byteLength };
+    }
+    let total = 0;
+    for (const bytes of blobs.values()) total += bytes.byteLength;
+    await Promise.all([
+      writing(`the ${values.length} elements of '${name}'`, () => total, () => Promise.all([...blobs].map(([hash, bytes]) => this.backend.putBlob(hash, bytes)))),
+      ...large,
+    ]);
+    return refs;
+  }
+
   async load(ref: ArtifactRef, what: string): Promise<unknown> {
     if (this.backend.syncReads) return this.loadSync(ref, what);
     const parts = await Promise.all((ref.chunks ?? [ref.hash]).map((hash) => this.backend.getBlob(hash)));

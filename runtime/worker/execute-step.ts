@@ -278,7 +278,7 @@ async function splitForeach(loaded: LoadedFlow, flow: Record<string, unknown>, n
       hint: `raise --max-num-splits, or split '${name}' into fewer, larger items`,
     });
   }
-  return Promise.all(items.map((item, i) => loaded.content.save(`${name}[${i}]`, item)));
+  return loaded.content.saveEach(name, items);
 }
 
 function chooseCase(flow: Record<string, unknown>, next: NextCall, pathspec: string): string {
