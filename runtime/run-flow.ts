@@ -105,6 +105,7 @@ export async function runFlow(options: RunFlowOptions): Promise<RunFlowResult> {
     const parametersStep: StepRuntimeOptions = { step: "start", decorators: {}, flow };
     const source = flowSource(flowFile);
     backend = await timings.time("datastore", openBackend(options.datastore));
+    executor.datastoreOpened();
     const metadata = new MetadataStore(backend);
     logs = new LogSink(logChannel, metadata, options.observer);
     const identityOptions = { production: options.production, branch: options.branch };

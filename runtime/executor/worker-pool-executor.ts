@@ -38,8 +38,18 @@ interface StepPool {
 export class WorkerPoolExecutor implements TaskExecutor {
   private readonly pools = new Map<string, StepPool>();
   private closed = false;
+  private datastoreOpen = false;
 
   constructor(private readonly options: WorkerPoolExecutorOptions) {}
+
+  /**
+   * This process has opened the datastore: workers started from now on bind to their step's
+   * flow and the datastore while they boot, so a task sent to a warm worker finds it ready
+   * (~10-30 ms a worker that a step's first task no longer waits for).
+   */
+  datastoreOpened(): void {
+    this.datastoreOpen = true;
+  }
 
   prewarm(step: StepRuntimeOptions): void {
     if (!step.decorators.isolate && !this.closed) this.pool(step);
@@ -113,8 +123,9 @@ export class WorkerPoolExecutor implements TaskExecutor {
     const { timeout, resources, isolate } = step.decorators;
     const memory = resources?.memory;
     const perThread = timeout || memory !== undefined || isolate ? 1 : Math.min(maxTasks, this.options.tasksPerThread ?? 1);
-    if (perThread > 1) return newWorkerPool(Math.ceil(maxTasks / perThread), undefined, perThread);
-    return (memory === undefined && maxTasks > 1 && adoptFirstWorker()) || newWorkerPool(maxTasks, memory);
+    const setup = this.datastoreOpen ? { ...this.options.setup, flow: step.flow } : undefined;
+    if (perThread > 1) return newWorkerPool(Math.ceil(maxTasks / perThread), undefined, perThread, setup);
+    return (memory === undefined && maxTasks > 1 && adoptFirstWorker()) || newWorkerPool(maxTasks, memory, 1, setup);
   }
 }
 

@@ -5,6 +5,7 @@
  * first pool that can use it (the start step's) adopts it.
  */
 import { createRequire } from "node:module";
+import type { WorkerSetup } from "../protocol.js";
 
 // Through `require`: piscina's ES module wrapper costs ~10 ms more, before the first worker can start.
 const { Piscina } = createRequire(import.meta.url)("piscina") as typeof import("piscina");
@@ -24,13 +25,16 @@ const NATIVE_LOAD_WAIT_MS = 10_000;
 /**
  * A pool of up to `maxThreads` task workers. With `tasksPerThread` above 1 (a queue worker
  * whose concurrency exceeds its cores), each thread runs that many tasks at once, and all
- * threads start at once so tasks spread over them instead of filling the first.
+ * threads start at once so tasks spread over them instead of filling the first. With
+ * `bindAtBoot`, each worker opens the datastore and imports the flow as it boots, before its
+ * first task: only once this process has the datastore open (see openBackend's
+ * `openInThisProcess`).
  */
-export function newWorkerPool(maxThreads: number, memoryMb?: number, tasksPerThread = 1): Piscina {
+export function newWorkerPool(maxThreads: number, memoryMb?: number, tasksPerThread = 1, bindAtBoot?: WorkerSetup): Piscina {
   const loads = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
   const pool = new Piscina({
     filename: BOOTSTRAP,
-    workerData: { nativeLoads: loads.buffer },
+    workerData: { nativeLoads: loads.buffer, setup: bindAtBoot },
     minThreads: tasksPerThread > 1 ? maxThreads : 1,
     maxThreads,
     idleTimeout: 60_000,

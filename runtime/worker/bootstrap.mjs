@@ -10,23 +10,29 @@ import { createRequire } from "node:module";
 import { workerData } from "node:worker_threads";
 
 // A worker terminated while a native addon registers itself takes the whole process down
-// (lmdb's init throws into the terminating thread: "FATAL ERROR: ... napi_throw"). So the
-// addons load first, counted in the pool's shared [loading, closing] pair: a pool that
-// closes waits for the count to drop to 0 (runtime/executor/worker-threads.ts), and a worker
-// that starts once its pool is closing loads nothing and ends itself. (piscina starts such
-// workers: the replacement of a worker stopped by @timeout whose exit arrives after the
-// pool was destroyed. Ending before it is ready, it is not replaced again, and nothing of it
-// keeps the process alive.)
+// (lmdb's init throws into the terminating thread: "FATAL ERROR: ... napi_throw"). So native
+// code loads counted in the pool's shared [loading, closing] pair: a pool that closes waits
+// for the count to drop to 0 (runtime/executor/worker-threads.ts), and a worker that starts
+// once its pool is closing loads nothing and ends itself. (piscina starts such workers: the
+// replacement of a worker stopped by @timeout whose exit arrives after the pool was
+// destroyed. Ending before it is ready, it is not replaced again, and nothing of it keeps
+// the process alive.) What is counted: lmdb, and the flow's import when the worker binds as
+// it boots (its packages may load addons of their own, and a warmed step may never run).
 const [LOADING, CLOSING] = [0, 1];
 const nativeLoads = new Int32Array(workerData.nativeLoads);
-Atomics.add(nativeLoads, LOADING, 1);
-const closing = Atomics.load(nativeLoads, CLOSING) === 1;
-try {
-  if (!closing) createRequire(import.meta.url)("lmdb");
-} finally {
-  Atomics.sub(nativeLoads, LOADING, 1);
+
+async function loadingNative(load) {
+  Atomics.add(nativeLoads, LOADING, 1);
+  const closing = Atomics.load(nativeLoads, CLOSING) === 1;
+  try {
+    if (!closing) return await load();
+  } finally {
+    Atomics.sub(nativeLoads, LOADING, 1);
+  }
+  process.exit(0);
 }
-if (closing) process.exit(0);
+
+await loadingNative(() => createRequire(import.meta.url)("lmdb"));
 
 let taskWorker = new URL("./task-worker.js", import.meta.url).href;
 if (existsSync(new URL("./task-worker.ts", import.meta.url))) {
@@ -37,4 +43,5 @@ if (existsSync(new URL("./task-worker.ts", import.meta.url))) {
   taskWorker = new URL("./task-worker.ts", import.meta.url).href;
 }
 const { createTaskHandler } = await import(taskWorker);
-export default await createTaskHandler();
+const { setup } = workerData;
+export default await (setup ? loadingNative(() => createTaskHandler(setup)) : createTaskHandler());

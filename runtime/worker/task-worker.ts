@@ -36,14 +36,16 @@ const collectGarbage = runInNewContext("gc") as () => void;
  * every task needs, and it binds to its pool's flow and datastore on the first request,
  * which carries them; it serves that step for the rest of its life.
  */
-export async function createTaskHandler(): Promise<(request: WorkerMessage) => Promise<WorkerResponse>> {
+export async function createTaskHandler(bindAtBoot?: WorkerSetup): Promise<(request: WorkerMessage) => Promise<WorkerResponse>> {
   installChildProcessTracking();
   // Loaded before any flow: compiled flows import it (and source maps are still off, see importFlow).
   await import(FLOW_API_URL);
   // From when Node set up this thread's environment (performance.now() counts from the
   // process's start, in every thread).
   const bootMs = performance.now() - performance.nodeTiming.environment;
-  let bound: Promise<BoundWorker> | undefined;
+  // A pool that knew its flow when it started this worker: bind now, before the first task.
+  let bound = bindAtBoot && bind(bindAtBoot, bootMs);
+  await bound;
   return async (request) => {
     const { setup } = request;
     bound ??= bind(setup, bootMs);
