@@ -110,15 +110,26 @@ export async function runFlowCli(flowFile: string, args: string[], store: TempDa
   return { ...result, runId };
 }
 
-/** Runs `fn` with the client namespace set to `ns`, restoring it afterwards. */
-export async function inNamespace<T>(ns: string | null, fn: () => Promise<T>): Promise<T> {
-  const previous = getNamespace();
-  namespace(ns);
-  try {
-    return await fn();
-  } finally {
-    namespace(previous);
-  }
+/** The `inNamespace` call running now: the next waits for it. */
+let namespaceHeld: Promise<unknown> = Promise.resolve();
+
+/**
+ * Runs `fn` with the client namespace set to `ns`, restoring it afterwards. The namespace is
+ * the process's, so calls from tests running concurrently take turns: interleaved, one test's
+ * restore changed the namespace under another's read ("not in the current namespace").
+ */
+export function inNamespace<T>(ns: string | null, fn: () => Promise<T>): Promise<T> {
+  const turn = namespaceHeld.then(async () => {
+    const previous = getNamespace();
+    namespace(ns);
+    try {
+      return await fn();
+    } finally {
+      namespace(previous);
+    }
+  });
+  namespaceHeld = turn.catch(() => {});
+  return turn;
 }
 
 /** The run `Flow/runId` in `store`, whoever made it. */
