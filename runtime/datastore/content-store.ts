@@ -56,6 +56,10 @@ export class ContentStore {
 
   async save(name: string, value: unknown): Promise<ArtifactRef> {
     const { encoding, bytes } = encodeArtifact(name, value);
+    return this.saveEncoded(name, encoding, bytes);
+  }
+
+  private saveEncoded(name: string, encoding: string, bytes: Uint8Array): Promise<ArtifactRef> {
     this.bytesMoved += bytes.byteLength;
     return writing(`artifact '${name}'`, () => bytes.byteLength, async () => {
       if (bytes.byteLength <= (this.backend.maxBlobBytes ?? CHUNK_BYTES)) {
@@ -87,7 +91,7 @@ export class ContentStore {
     for (let i = 0; i < values.length; i++) {
       const { encoding, bytes } = encodeArtifact(`${name}[${i}]`, values[i]);
       if (bytes.byteLength > limit) {
-        large.push(this.save(`${name}[${i}]`, values[i]).then((ref) => void (refs[i] = ref)));
+        large.push(this.saveEncoded(`${name}[${i}]`, encoding, bytes).then((ref) => void (refs[i] = ref)));
         continue;
       }
       this.bytesMoved += bytes.byteLength;

@@ -62,8 +62,9 @@ export function lmdbFileProblems(file: string): string[] {
 }
 
 /**
- * `lmdbFileProblems` for every process's open (its task workers share it), made cheap by remembering the last file found sound
- * (next to it, in MARKER): unchanged since (same inode, size, mtime, txnid) costs a stat
+ * `lmdbFileProblems` for every process's open (its task workers share it), made cheap by
+ * remembering the last file found sound (next to it, in MARKER): unchanged since (same
+ * inode, size, mtime, txnid) costs a stat
  * and two small reads. Changed by commits since, only pages written after it are walked:
  * B-tree pages are copy-on-write, so a subtree whose top page is older than the marker is
  * exactly what was checked then. A file changed without a commit (copied over, edited,

@@ -34,7 +34,8 @@ const collectGarbage = runInNewContext("gc") as () => void;
  * What a worker thread answers requests with. A worker starts before it knows which flow it
  * will run (the CLI spawns the first one while it is still loading): here it loads what
  * every task needs, and it binds to its pool's flow and datastore on the first request,
- * which carries them; it serves that step for the rest of its life.
+ * which carries them (or as it boots, when its pool knew them); it serves that step for the
+ * rest of its life.
  */
 export async function createTaskHandler(bindAtBoot?: WorkerSetup): Promise<(request: WorkerMessage) => Promise<WorkerResponse>> {
   installChildProcessTracking();
