@@ -80,7 +80,7 @@ export class WorkerPoolExecutor implements TaskExecutor {
   private async runOn(pool: Piscina, step: StepRuntimeOptions, request: WorkerRequest): Promise<unknown> {
     const seconds = step.decorators.timeout?.seconds;
     const processes = new TaskProcessTable();
-    const setup: WorkerSetup = { ...this.options.setup, flow: step.flow };
+    const setup = this.setupFor(step);
     const sent: WorkerMessage = request.kind === "task" ? { ...request, processTable: processes.buffer, setup } : { ...request, setup };
     try {
       if (seconds && sent.kind === "task") return await runWithTimeout(pool, sent, seconds);
@@ -108,6 +108,11 @@ export class WorkerPoolExecutor implements TaskExecutor {
     this.pools.clear();
   }
 
+  /** What a worker of `step` binds to: sent with every request, and at boot once the datastore is open. */
+  private setupFor(step: StepRuntimeOptions): WorkerSetup {
+    return { ...this.options.setup, flow: step.flow };
+  }
+
   private pool(step: StepRuntimeOptions): StepPool {
     const key = `${step.step}\0${step.flow.url}\0${step.decorators.resources?.memory ?? ""}`;
     let pool = this.pools.get(key);
@@ -123,7 +128,7 @@ export class WorkerPoolExecutor implements TaskExecutor {
     const { timeout, resources, isolate } = step.decorators;
     const memory = resources?.memory;
     const perThread = timeout || memory !== undefined || isolate ? 1 : Math.min(maxTasks, this.options.tasksPerThread ?? 1);
-    const setup = this.datastoreOpen ? { ...this.options.setup, flow: step.flow } : undefined;
+    const setup = this.datastoreOpen ? this.setupFor(step) : undefined;
     if (perThread > 1) return newWorkerPool(Math.ceil(maxTasks / perThread), undefined, perThread, setup);
     return (memory === undefined && maxTasks > 1 && adoptFirstWorker()) || newWorkerPool(maxTasks, memory, 1, setup);
   }
