@@ -64,11 +64,10 @@ export function lmdbFileProblems(file: string): string[] {
 /**
  * `lmdbFileProblems` for every process's open (its task workers share it), made cheap by
  * remembering the last file found sound (next to it, in MARKER): unchanged since (same
- * inode, size, mtime, txnid) costs a stat
- * and two small reads. Changed by commits since, only pages written after it are walked:
- * B-tree pages are copy-on-write, so a subtree whose top page is older than the marker is
- * exactly what was checked then. A file changed without a commit (copied over, edited,
- * truncated) is walked whole.
+ * inode, size, mtime, txnid) costs a stat and two small reads. Changed by commits since,
+ * only pages written after it are walked: B-tree pages are copy-on-write, so a subtree whose
+ * top page is older than the marker is exactly what was checked then. A file changed without
+ * a commit (copied over, edited, truncated) is walked whole.
  */
 export function checkedLmdbFileProblems(directory: string): string[] {
   const file = join(directory, "data.mdb");
