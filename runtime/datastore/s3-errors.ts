@@ -9,7 +9,6 @@
  */
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { loadSharedConfigFiles } from "@smithy/core/config";
 import { ENV_VARS } from "../../src/core/config.js";
 import { DatastoreError } from "../../src/core/errors.js";
 
@@ -60,7 +59,10 @@ export async function readS3Settings(env: NodeJS.ProcessEnv = process.env): Prom
   const configFile = env.AWS_CONFIG_FILE || join(homedir(), ".aws", "config");
   const credentialsFile = env.AWS_SHARED_CREDENTIALS_FILE || join(homedir(), ".aws", "credentials");
   const profile = env.AWS_PROFILE || undefined;
-  // Profiles by name, as the SDK reads them (`[profile dev]` in config is "dev").
+  // Profiles by name, as the SDK reads them (`[profile dev]` in config is "dev"). Loaded here,
+  // not at the top: the bundled worker runtime holds this module, and a static import of a
+  // package is hoisted to the bundle's top, where every worker thread would load it (~40 ms).
+  const { loadSharedConfigFiles } = await import("@smithy/core/config");
   const files = await loadSharedConfigFiles({ configFilepath: configFile, filepath: credentialsFile, ignoreCache: true });
   const section = files.configFile[profile ?? "default"];
   if (profile !== undefined && !section && !files.credentialsFile[profile]) {
