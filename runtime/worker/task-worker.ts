@@ -27,8 +27,8 @@ import { installLogCapture, newTaskLogContext, publishTaskLog, runWithTaskLogs }
 import { TaskCardCollector } from "./task-card.js";
 
 const BIG_TASK_BYTES = 64 * 1024 * 1024;
-setFlagsFromString("--expose-gc");
-const collectGarbage = runInNewContext("gc") as () => void;
+/** V8's `gc`, from a context of its own: made on first use, as a context costs every worker ~2 ms to boot. */
+let collectGarbage: (() => void) | undefined;
 
 /**
  * What a worker thread answers requests with. A worker starts before it knows which flow it
@@ -196,9 +196,17 @@ async function runTask(shared: LoadedFlow, request: TaskRequest): Promise<TaskRe
     // An idle worker keeps a finished task's big buffers until V8 feels heap pressure, which
     // ArrayBuffers barely cause: collect now so the next step's workers have the memory.
     // After the answer is posted, so the task's duration does not include it.
-    if (loaded.content.bytesMoved > BIG_TASK_BYTES) setImmediate(collectGarbage);
+    if (loaded.content.bytesMoved > BIG_TASK_BYTES) setImmediate(collectGarbageNow);
     loaded.content.release();
   }
+}
+
+function collectGarbageNow(): void {
+  if (!collectGarbage) {
+    setFlagsFromString("--expose-gc");
+    collectGarbage = runInNewContext("gc") as () => void;
+  }
+  collectGarbage();
 }
 
 /**
