@@ -27,7 +27,12 @@ import { installLogCapture, newTaskLogContext, publishTaskLog, runWithTaskLogs }
 import { TaskCardCollector } from "./task-card.js";
 
 const BIG_TASK_BYTES = 64 * 1024 * 1024;
-/** V8's `gc`, from a context of its own: made on first use, as a context costs every worker ~2 ms to boot. */
+/**
+ * V8's `gc`, from a context of its own, made on first use. V8's flags are the process's, and
+ * its code caches are only valid for the flags they were made with: while `--expose-gc` is
+ * set, every thread compiles Node's built-in modules without their cache (~8 ms more for
+ * each worker that starts), so the flag is set only for as long as the context takes.
+ */
 let collectGarbage: (() => void) | undefined;
 
 /**
@@ -205,6 +210,7 @@ function collectGarbageNow(): void {
   if (!collectGarbage) {
     setFlagsFromString("--expose-gc");
     collectGarbage = runInNewContext("gc") as () => void;
+    setFlagsFromString("--no-expose-gc");
   }
   collectGarbage();
 }
