@@ -174,13 +174,16 @@ export class QueueWorker {
     if (!run) {
       const channel = `flowrun-logs-${runKey.replace(/\W/g, "-")}-${process.pid}`;
       const publish = (line: RemoteLogLine) => void this.redis.publish(logChannel, JSON.stringify(line)).catch(() => {});
+      const executor = new WorkerPoolExecutor({
+        setup: { datastore: this.options.datastore, logChannel: channel },
+        maxWorkers: this.options.concurrency,
+        // More tasks than cores: threads take several each (their waits overlap) instead of one cold thread per task.
+        tasksPerThread: Math.ceil(this.options.concurrency / availableParallelism()),
+      });
+      // This process opened the datastore as it started (QueueWorker.start): its threads bind as they boot.
+      executor.datastoreOpened();
       run = {
-        executor: new WorkerPoolExecutor({
-          setup: { datastore: this.options.datastore, logChannel: channel },
-          maxWorkers: this.options.concurrency,
-          // More tasks than cores: threads take several each (their waits overlap) instead of one cold thread per task.
-          tasksPerThread: Math.ceil(this.options.concurrency / availableParallelism()),
-        }),
+        executor,
         logs: new LogSink(channel, this.metadata, { line: (pathspec, stream, text) => publish({ pathspec, stream, text }) }),
         steps: new Map(),
         active: 0,
