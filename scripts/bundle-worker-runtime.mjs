@@ -11,6 +11,8 @@
 // - packages (lmdb, msgpackr, the AWS SDK), which resolve from node_modules as before.
 // A static import of a package is hoisted to the bundle's top, where every worker would load
 // it: the build fails on any such import (lmdb and msgpackr load through createRequire).
+// Each bundled module keeps its own `import.meta.url` (paths to other files are relative to it).
+import { readFile } from "node:fs/promises";
 import { dirname, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
@@ -30,6 +32,17 @@ const keepPublicModulesOutside = {
   },
 };
 
+const keepModuleUrls = {
+  name: "flowrun-module-urls",
+  setup(build) {
+    build.onLoad({ filter: /\.js$/ }, async (args) => {
+      const contents = await readFile(args.path, "utf8");
+      const own = JSON.stringify(relative(dirname(workerFile), args.path));
+      return { contents: contents.replaceAll("import.meta.url", `new URL(${own}, import.meta.url).href`), loader: "js" };
+    });
+  },
+};
+
 const result = await esbuild.build({
   entryPoints: [workerFile],
   outfile: workerFile,
@@ -39,7 +52,7 @@ const result = await esbuild.build({
   format: "esm",
   target: "node20",
   packages: "external",
-  plugins: [keepPublicModulesOutside],
+  plugins: [keepPublicModulesOutside, keepModuleUrls],
   metafile: true,
   logLevel: "warning",
 });
