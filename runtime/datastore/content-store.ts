@@ -59,10 +59,15 @@ export class ContentStore {
     return this.saveEncoded(name, encoding, bytes);
   }
 
+  /** The largest artifact stored as one blob; larger ones are stored as CHUNK_BYTES chunks. */
+  private get blobLimit(): number {
+    return this.backend.maxBlobBytes ?? CHUNK_BYTES;
+  }
+
   private saveEncoded(name: string, encoding: string, bytes: Uint8Array): Promise<ArtifactRef> {
     this.bytesMoved += bytes.byteLength;
     return writing(`artifact '${name}'`, () => bytes.byteLength, async () => {
-      if (bytes.byteLength <= (this.backend.maxBlobBytes ?? CHUNK_BYTES)) {
+      if (bytes.byteLength <= this.blobLimit) {
         const hash = blobHash(bytes);
         await this.backend.putBlob(hash, bytes);
         return { hash, encoding, size: bytes.byteLength };
@@ -87,10 +92,9 @@ export class ContentStore {
     const refs: ArtifactRef[] = [];
     const blobs = new Map<string, Uint8Array>();
     const large: Array<Promise<void>> = [];
-    const limit = this.backend.maxBlobBytes ?? CHUNK_BYTES;
     for (let i = 0; i < values.length; i++) {
       const { encoding, bytes } = encodeArtifact(`${name}[${i}]`, values[i]);
-      if (bytes.byteLength > limit) {
+      if (bytes.byteLength > this.blobLimit) {
         large.push(this.saveEncoded(`${name}[${i}]`, encoding, bytes).then((ref) => void (refs[i] = ref)));
         continue;
       }
