@@ -5,6 +5,7 @@
  * first pool that can use it (the start step's) adopts it.
  */
 import { createRequire } from "node:module";
+import { recordedResolutions } from "../datastore/package-resolutions.js";
 import type { WorkerSetup } from "../protocol.js";
 
 // Through `require`: piscina's ES module wrapper costs ~10 ms more, before the first worker can start.
@@ -34,7 +35,8 @@ export function newWorkerPool(maxThreads: number, memoryMb?: number, tasksPerThr
   const loads = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
   const pool = new Piscina({
     filename: BOOTSTRAP,
-    workerData: { nativeLoads: loads.buffer, setup: bindAtBoot },
+    // The early pool starts before this thread has loaded lmdb: its worker resolves for itself.
+    workerData: { nativeLoads: loads.buffer, setup: bindAtBoot, resolutions: recordedResolutions() },
     minThreads: tasksPerThread > 1 ? maxThreads : 1,
     maxThreads,
     idleTimeout: 60_000,

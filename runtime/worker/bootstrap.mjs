@@ -6,7 +6,7 @@
 // compiler in the worker. Only a checkout running flowrun's own .ts sources registers tsx,
 // for those.
 import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
+import Module, { createRequire } from "node:module";
 import { workerData } from "node:worker_threads";
 
 // A worker terminated while a native addon registers itself takes the whole process down
@@ -32,7 +32,11 @@ async function loadingNative(load) {
   process.exit(0);
 }
 
-await loadingNative(() => createRequire(import.meta.url)("lmdb"));
+// The package resolutions the pool's thread made loading lmdb (runtime/datastore/package-resolutions.ts),
+// which this thread would otherwise make again. lmdb is required from where the worker's own
+// datastore code requires it (runtime/datastore), so those resolutions apply to it too.
+if (typeof Module._pathCache === "object") Object.assign(Module._pathCache, workerData.resolutions);
+await loadingNative(() => createRequire(new URL("../datastore/commonjs-packages.js", import.meta.url))("lmdb"));
 
 let taskWorker = new URL("./task-worker.js", import.meta.url).href;
 if (existsSync(new URL("./task-worker.ts", import.meta.url))) {
