@@ -75,6 +75,9 @@ export interface LocalTaskRunnerOptions {
   guard?: CommitGuard;
 }
 
+/** How long a task runs before its `running` record is written. */
+export const RUNNING_RECORD_DELAY_MS = 100;
+
 /** Runs attempts in this process's worker threads and stores their outcome in the datastore. */
 export class LocalTaskRunner implements TaskRunner {
   constructor(private readonly options: LocalTaskRunnerOptions) {}
@@ -93,12 +96,18 @@ export class LocalTaskRunner implements TaskRunner {
     const record: TaskRecord = { ...started };
     const dispatched = Date.now();
     logs.open(pathspec, attempt, record.logKey);
-    // The "running" record is for `flowrun logs` and the client; the task need not wait for
-    // its commit (writes from this thread commit in order, so it lands before the final one).
-    const running = (async () => {
-      if (!guard || (await guard.mayWrite(pathspec))) await metadata.putTask({ ...record });
-    })();
-    running.catch(() => {}); // awaited below; this only keeps an early failure from being "unhandled"
+    // The "running" record is for `flowrun logs`, the client and the UI while the task runs.
+    // A task over before RUNNING_RECORD_DELAY_MS commits before anyone could have looked, and
+    // writes its final record only: half the writes of a foreach of short tasks. The task need
+    // not wait for this write (writes from this thread commit in order, so it lands before
+    // the final one).
+    let running: Promise<void> | undefined;
+    const announce = setTimeout(() => {
+      running = (async () => {
+        if (!guard || (await guard.mayWrite(pathspec))) await metadata.putTask({ ...record });
+      })();
+      running.catch(() => {}); // awaited below; this only keeps an early failure from being "unhandled"
+    }, RUNNING_RECORD_DELAY_MS);
     let response: TaskResponse;
     let workerDied = false;
     try {
@@ -109,6 +118,8 @@ export class LocalTaskRunner implements TaskRunner {
       response = { kind: "task", ok: false, error: serializeError(error), logMessages: 0 };
       workerDied = true;
       logs.note(pathspec, attempt, "stderr", `${(error as Error).message}\n`);
+    } finally {
+      clearTimeout(announce);
     }
     // The attempt's log ends with its error, so `flowrun logs` tells why it failed (a dead
     // worker's reason is already there: it was shown as it happened).
