@@ -100,8 +100,27 @@ export interface TaskRequest {
   startedPort?: MessagePort;
   /** Set by the executor: the TaskProcessTable in which the worker records the processes the task starts. */
   processTable?: SharedArrayBuffer;
-  /** Set by the executor: one BigInt64 in which the worker stores when it took the task up (epoch ms). */
+  /** Set by the executor: BigInt64s in which the worker stores when it took the task up (epoch ms). */
   startSignal?: SharedArrayBuffer;
+  /** This task's index in `startSignal` (default 0): the tasks of a batch share one buffer. */
+  startSlot?: number;
+}
+
+/**
+ * Several tasks of one step in one message (runtime/executor/task-batcher.ts): the worker runs
+ * them one after another and answers once, with a response for each task it ran, in order.
+ * It starts no further task once `budgetMs` have passed: the tasks after the last response
+ * did not start, and the executor sends them again.
+ */
+export interface TaskBatch {
+  kind: "batch";
+  tasks: TaskRequest[];
+  budgetMs: number;
+}
+
+export interface TaskBatchResponse {
+  kind: "batch";
+  responses: TaskResponse[];
 }
 
 /**
@@ -154,8 +173,8 @@ export interface WorkerFailure<K extends WorkerRequest["kind"]> {
 }
 
 export type WorkerRequest = ParametersRequest | TaskRequest;
-/** What crosses to the worker: a request, with the setup of the pool it was sent to (added by the executor). */
-export type WorkerMessage = WorkerRequest & { setup: WorkerSetup };
+/** What crosses to the worker: a request or a batch of tasks, with the setup of the pool it was sent to (added by the executor). */
+export type WorkerMessage = (WorkerRequest | TaskBatch) & { setup: WorkerSetup };
 export type ParametersResponse = ParametersResult | WorkerFailure<"parameters">;
 export type TaskFailure = WorkerFailure<"task">;
 export type TaskResponse = TaskSuccess | TaskFailure;

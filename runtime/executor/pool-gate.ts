@@ -37,6 +37,11 @@ export class PoolGate {
     this.allowed = Math.max(1, Math.min(max, initial));
   }
 
+  /** How many tasks the pool runs at once now. */
+  get width(): number {
+    return this.allowed;
+  }
+
   /**
    * Runs `task` once the pool may take it; the returned promise settles with the task's.
    * `startedAt` tells when a worker took it up (default: as soon as it is let through).

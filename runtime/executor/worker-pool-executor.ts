@@ -12,10 +12,11 @@ import { getHeapStatistics } from "node:v8";
 import { MessageChannel } from "node:worker_threads";
 import type { Piscina } from "piscina";
 import { TaskFailedError } from "../../src/core/errors.js";
-import type { ResponseTo, WorkerMessage, WorkerRequest, WorkerSetup } from "../protocol.js";
+import type { ResponseTo, TaskBatch, TaskBatchResponse, WorkerMessage, WorkerRequest, WorkerSetup } from "../protocol.js";
 import { TaskProcessTable } from "../task-process-table.js";
 import { endProcesses } from "./end-processes.js";
 import { PoolGate } from "./pool-gate.js";
+import { TaskBatcher } from "./task-batcher.js";
 import { adoptFirstWorker, destroyWorkerPool, newWorkerPool } from "./worker-threads.js";
 import type { StepRuntimeOptions, TaskExecutor } from "./task-executor.js";
 
@@ -33,6 +34,8 @@ export interface WorkerPoolExecutorOptions {
 interface StepPool {
   piscina: Piscina;
   gate: PoolGate;
+  /** Sends its tasks several to a message once they wait (one task per thread, no @timeout); made with the first. */
+  batcher?: TaskBatcher;
 }
 
 export class WorkerPoolExecutor implements TaskExecutor {
@@ -63,8 +66,15 @@ export class WorkerPoolExecutor implements TaskExecutor {
 
   private dispatch(step: StepRuntimeOptions, request: WorkerRequest): Promise<unknown> {
     if (step.decorators.isolate) return this.runOn(this.createPool(step, 1), step, request);
-    const { piscina, gate } = this.pool(step);
+    const pool = this.pool(step);
+    const { piscina, gate } = pool;
     if (request.kind !== "task") return gate.run(() => this.runOn(piscina, step, request));
+    // Per task, not per pool: a start step's pool is made for the parameters request, before
+    // the step's decorators are known.
+    if (this.tasksPerThread(step) === 1 && !step.decorators.timeout) {
+      pool.batcher ??= new TaskBatcher(gate, (batch) => this.runBatch(piscina, step, batch), () => this.closed);
+      return pool.batcher.run(request);
+    }
     // Shared memory, not a message: the gate polls it, and a task's round trip stays one message each way.
     const startSignal = new SharedArrayBuffer(BigInt64Array.BYTES_PER_ELEMENT);
     const started = new BigInt64Array(startSignal);
@@ -75,6 +85,19 @@ export class WorkerPoolExecutor implements TaskExecutor {
         return at === 0n ? undefined : Number(at);
       },
     );
+  }
+
+  /** A batch of tasks on one worker; each task has its process table, closed when the batch is over. */
+  private async runBatch(pool: Piscina, step: StepRuntimeOptions, batch: TaskBatch): Promise<TaskBatchResponse> {
+    const tables = batch.tasks.map(() => new TaskProcessTable());
+    const tasks = batch.tasks.map((task, i) => ({ ...task, processTable: tables[i]!.buffer }));
+    try {
+      return (await pool.run({ ...batch, tasks, setup: this.setupFor(step) })) as TaskBatchResponse;
+    } catch (error) {
+      throw describeWorkerDeath(error, step);
+    } finally {
+      await endProcesses(tables.flatMap((table) => table.close()));
+    }
   }
 
   private async runOn(pool: Piscina, step: StepRuntimeOptions, request: WorkerRequest): Promise<unknown> {
@@ -118,16 +141,23 @@ export class WorkerPoolExecutor implements TaskExecutor {
     let pool = this.pools.get(key);
     if (!pool) {
       const { maxWorkers } = this.options;
-      pool = { piscina: this.createPool(step, maxWorkers), gate: new PoolGate(maxWorkers, availableParallelism()) };
+      const piscina = this.createPool(step, maxWorkers);
+      const gate = new PoolGate(maxWorkers, availableParallelism());
+      pool = { piscina, gate };
       this.pools.set(key, pool);
     }
     return pool;
   }
 
-  private createPool(step: StepRuntimeOptions, maxTasks: number): Piscina {
+  /** Tasks one thread of the step's pool runs at once. */
+  private tasksPerThread(step: StepRuntimeOptions): number {
     const { timeout, resources, isolate } = step.decorators;
-    const memory = resources?.memory;
-    const perThread = timeout || memory !== undefined || isolate ? 1 : Math.min(maxTasks, this.options.tasksPerThread ?? 1);
+    return timeout || resources?.memory !== undefined || isolate ? 1 : this.options.tasksPerThread ?? 1;
+  }
+
+  private createPool(step: StepRuntimeOptions, maxTasks: number): Piscina {
+    const memory = step.decorators.resources?.memory;
+    const perThread = Math.min(maxTasks, this.tasksPerThread(step));
     const setup = this.datastoreOpen ? this.setupFor(step) : undefined;
     if (perThread > 1) return newWorkerPool(Math.ceil(maxTasks / perThread), undefined, perThread, setup);
     return (memory === undefined && maxTasks > 1 && adoptFirstWorker()) || newWorkerPool(maxTasks, memory, 1, setup);

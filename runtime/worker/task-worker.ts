@@ -19,7 +19,7 @@ import { openBackend } from "../datastore/open-backend.js";
 import { MetadataStore } from "../metadata/metadata-store.js";
 import { FLOW_API_URL, sourcePathsIn, type CompiledFlow } from "../compile/compiled-paths.js";
 import { runIdentity } from "../run-context.js";
-import type { ParametersRequest, ParametersResponse, TaskRequest, TaskResponse, WorkerMessage, WorkerResponse, WorkerSetup, WorkerTiming } from "../protocol.js";
+import type { ParametersRequest, ParametersResponse, TaskBatch, TaskBatchResponse, TaskRequest, TaskResponse, WorkerMessage, WorkerRequest, WorkerResponse, WorkerSetup, WorkerTiming } from "../protocol.js";
 import { TaskProcessTable } from "../task-process-table.js";
 import { installChildProcessTracking, runWithChildTracking } from "./child-processes.js";
 import { executeStep, type LoadedFlow } from "./execute-step.js";
@@ -42,7 +42,7 @@ let collectGarbage: (() => void) | undefined;
  * which carries them (or as it boots, when its pool knew them); it serves that step for the
  * rest of its life.
  */
-export async function createTaskHandler(bindAtBoot?: WorkerSetup): Promise<(request: WorkerMessage) => Promise<WorkerResponse>> {
+export async function createTaskHandler(bindAtBoot?: WorkerSetup): Promise<(request: WorkerMessage) => Promise<WorkerResponse | TaskBatchResponse>> {
   installChildProcessTracking();
   // Loaded before any flow: compiled flows import it (and source maps are still off, see importFlow).
   await import(FLOW_API_URL);
@@ -52,14 +52,8 @@ export async function createTaskHandler(bindAtBoot?: WorkerSetup): Promise<(requ
   // A pool that knew its flow when it started this worker: bind now, before the first task.
   let bound = bindAtBoot && bind(bindAtBoot, bootMs);
   await bound;
-  return async (request) => {
-    const { setup } = request;
-    bound ??= bind(setup, bootMs);
-    const worker = await bound;
-    if (setup.flow.url !== worker.setup.flow.url) {
-      const error = new FlowrunError(`a worker bound to ${worker.setup.flow.url} was sent a task of ${setup.flow.url}`, { hint: "this is a bug in flowrun: please report it" });
-      return { kind: request.kind, ok: false, error: serializeError(error), logMessages: 0 };
-    }
+  const answer = async (worker: BoundWorker, request: WorkerRequest): Promise<WorkerResponse> => {
+    const { setup } = worker;
     if (!worker.loaded) return { kind: request.kind, ok: false, error: worker.loadError!, logMessages: 0 };
     const response = await (request.kind === "parameters" ? resolveParameters(worker.loaded, request) : runTask(worker.loaded, request));
     if (!response.ok) response.error = inSourcePaths(response.error, setup.flow);
@@ -67,6 +61,28 @@ export async function createTaskHandler(bindAtBoot?: WorkerSetup): Promise<(requ
     worker.boot = undefined;
     return response;
   };
+  return async (request) => {
+    const { setup } = request;
+    bound ??= bind(setup, bootMs);
+    const worker = await bound;
+    if (setup.flow.url !== worker.setup.flow.url) {
+      const error = new FlowrunError(`a worker bound to ${worker.setup.flow.url} was sent a task of ${setup.flow.url}`, { hint: "this is a bug in flowrun: please report it" });
+      const failure = { kind: "task" as const, ok: false as const, error: serializeError(error), logMessages: 0 };
+      return request.kind === "batch" ? { kind: "batch", responses: request.tasks.map(() => failure) } : { ...failure, kind: request.kind };
+    }
+    return request.kind === "batch" ? runBatch(request, (task) => answer(worker, task) as Promise<TaskResponse>) : answer(worker, request);
+  };
+}
+
+/** The batch's tasks in order, until its time budget is spent (at least one runs). */
+async function runBatch(batch: TaskBatch, run: (task: TaskRequest) => Promise<TaskResponse>): Promise<TaskBatchResponse> {
+  const deadline = performance.now() + batch.budgetMs;
+  const responses: TaskResponse[] = [];
+  for (const task of batch.tasks) {
+    if (responses.length > 0 && performance.now() > deadline) break;
+    responses.push(await run(task));
+  }
+  return { kind: "batch", responses };
 }
 
 interface BoundWorker {
@@ -177,7 +193,7 @@ function jsonPreview(value: unknown): unknown {
 
 async function runTask(shared: LoadedFlow, request: TaskRequest): Promise<TaskResponse> {
   const startedAt = Date.now();
-  if (request.startSignal) Atomics.store(new BigInt64Array(request.startSignal), 0, BigInt(startedAt));
+  if (request.startSignal) Atomics.store(new BigInt64Array(request.startSignal), request.startSlot ?? 0, BigInt(startedAt));
   request.startedPort?.postMessage("started");
   request.startedPort?.close();
   const { current } = request;
