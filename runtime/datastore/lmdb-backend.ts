@@ -227,6 +227,11 @@ export class LmdbBackend implements StorageBackend {
     return this.records.get(key) as T | undefined;
   }
 
+  async getRecords<T>(keys: readonly string[]): Promise<Array<T | undefined>> {
+    this.freshSnapshot();
+    return keys.map((key) => this.records.get(key) as T | undefined);
+  }
+
   /**
    * lmdb-js keeps a thread's read transaction open between reads; a long-lived worker
    * thread would keep seeing the snapshot from before the scheduler committed the task it

@@ -380,6 +380,10 @@ class S3Backend implements StorageBackend {
     return value === MISSING ? undefined : (value as T);
   }
 
+  getRecords<T = unknown>(keys: readonly string[]): Promise<Array<T | undefined>> {
+    return Promise.all(keys.map((key) => this.getRecord<T>(key)));
+  }
+
   private async readRecord(key: string): Promise<unknown> {
     const record = await this.callOrMissing("GetObject", key, async () => {
       const response = await this.client.send(new this.sdk.GetObjectCommand({ Bucket: this.root.bucket, Key: key }));

@@ -124,6 +124,11 @@ export class MetadataStore {
     return this.backend.getRecord<TaskRecord>(`tasks/${flow}/${runId}/${step}/${taskId}`);
   }
 
+  /** The records of the tasks `flow/runId/step/taskId`, in order (undefined where there is none). */
+  async getTasks(pathspecs: readonly string[]): Promise<Array<TaskRecord | undefined>> {
+    return this.backend.getRecords<TaskRecord>(pathspecs.map((pathspec) => `tasks/${pathspec}`));
+  }
+
   async listTasks(flow: string, runId: string, step?: string): Promise<TaskRecord[]> {
     const prefix = `tasks/${flow}/${runId}/${step ? `${step}/` : ""}`;
     return (await this.backend.listRecords<TaskRecord>(prefix)).map((r) => r.value);

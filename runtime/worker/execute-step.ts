@@ -153,20 +153,20 @@ const committedParents = new Map<string, TaskRecord>();
 const COMMITTED_PARENTS_KEPT = 64;
 
 async function loadParents(loaded: LoadedFlow, parents: string[]): Promise<TaskRecord[]> {
-  return Promise.all(
-    parents.map(async (spec) => {
-      const known = committedParents.get(spec);
-      if (known) return known;
-      const [flow, runId, step, taskId] = spec.split("/") as [string, string, string, string];
-      const record = await loaded.metadata.getTask(flow, runId, step, taskId);
-      if (!record?.artifacts) throw new ArtifactError(`input task ${spec} has no committed artifacts`, { where: spec });
-      if (record.status === "succeeded") {
-        committedParents.set(spec, record);
-        if (committedParents.size > COMMITTED_PARENTS_KEPT) committedParents.delete(committedParents.keys().next().value!);
-      }
-      return record;
-    }),
-  );
+  const unknown = parents.filter((spec) => !committedParents.has(spec));
+  const read = unknown.length > 0 ? await loaded.metadata.getTasks(unknown) : [];
+  const records = new Map(unknown.map((spec, i) => [spec, read[i]]));
+  return parents.map((spec) => {
+    const known = committedParents.get(spec);
+    if (known) return known;
+    const record = records.get(spec);
+    if (!record?.artifacts) throw new ArtifactError(`input task ${spec} has no committed artifacts`, { where: spec });
+    if (record.status === "succeeded") {
+      committedParents.set(spec, record);
+      if (committedParents.size > COMMITTED_PARENTS_KEPT) committedParents.delete(committedParents.keys().next().value!);
+    }
+    return record;
+  });
 }
 
 /** The task's foreach frames as the flow sees them; each element is loaded on first read. */

@@ -191,6 +191,8 @@ export function storageBackendContract(name: string, newDatastore: () => Promise
         const other = await reopen();
         for (const [key, value] of Object.entries(values)) assert.deepEqual(await other.getRecord(key), value, key);
         assert.equal(await other.getRecord("v/missing"), undefined);
+        const keys = ["v/nested", "v/missing", ...Object.keys(values), "v/null"];
+        assert.deepEqual(await other.getRecords(keys), keys.map((key) => values[key]), "getRecords: each key's value in order, undefined where missing");
         assert.ok((await other.listKeys("v/")).includes("v/null"));
       });
 
