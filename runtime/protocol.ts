@@ -15,6 +15,7 @@ import type { ForeachFrame, StoredCard } from "./metadata/records.js";
 import type { SourceLocation, TransitionKind } from "../src/core/graph/types.js";
 import type { FlowOptions, StepDecorators } from "../src/core/flow/registry.js";
 import type { IdentityOptions } from "./run-context.js";
+import type { ProcessTableRef } from "./task-process-table.js";
 
 /**
  * What a worker is for: its pool's flow and datastore. Every request carries it (a worker
@@ -99,7 +100,7 @@ export interface TaskRequest {
   /** Set for steps with @timeout: the worker posts on it when the task really starts. */
   startedPort?: MessagePort;
   /** Set by the executor: the TaskProcessTable in which the worker records the processes the task starts. */
-  processTable?: SharedArrayBuffer;
+  processTable?: ProcessTableRef;
   /** Set by the executor: BigInt64s in which the worker stores when it took the task up (epoch ms). */
   startSignal?: SharedArrayBuffer;
   /** This task's index in `startSignal` (default 0): the tasks of a batch share one buffer. */

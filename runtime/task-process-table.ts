@@ -23,11 +23,25 @@ export interface StartedProcess {
 
 export type AddOutcome = "added" | "full" | "closed";
 
+const TABLE_BYTES = (MAX_TASK_PROCESSES + 1) * Int32Array.BYTES_PER_ELEMENT;
+
+/** Where a task's table is: the `index`th of the tables in `buffer`. */
+export interface ProcessTableRef {
+  buffer: SharedArrayBuffer;
+  index: number;
+}
+
 export class TaskProcessTable {
   private readonly slots: Int32Array;
 
-  constructor(readonly buffer = new SharedArrayBuffer((MAX_TASK_PROCESSES + 1) * Int32Array.BYTES_PER_ELEMENT)) {
-    this.slots = new Int32Array(buffer);
+  /** `count` tables in one shared buffer (a batch's tasks): one allocation, sent once. */
+  static many(count: number): TaskProcessTable[] {
+    const buffer = new SharedArrayBuffer(count * TABLE_BYTES);
+    return Array.from({ length: count }, (_, index) => new TaskProcessTable({ buffer, index }));
+  }
+
+  constructor(readonly ref: ProcessTableRef = { buffer: new SharedArrayBuffer(TABLE_BYTES), index: 0 }) {
+    this.slots = new Int32Array(ref.buffer, ref.index * TABLE_BYTES, MAX_TASK_PROCESSES + 1);
   }
 
   /**

@@ -89,8 +89,8 @@ export class WorkerPoolExecutor implements TaskExecutor {
 
   /** A batch of tasks on one worker; each task has its process table, closed when the batch is over. */
   private async runBatch(pool: Piscina, step: StepRuntimeOptions, batch: TaskBatch): Promise<TaskBatchResponse> {
-    const tables = batch.tasks.map(() => new TaskProcessTable());
-    const tasks = batch.tasks.map((task, i) => ({ ...task, processTable: tables[i]!.buffer }));
+    const tables = TaskProcessTable.many(batch.tasks.length);
+    const tasks = batch.tasks.map((task, i) => ({ ...task, processTable: tables[i]!.ref }));
     try {
       return (await pool.run({ ...batch, tasks, setup: this.setupFor(step) })) as TaskBatchResponse;
     } catch (error) {
@@ -104,7 +104,7 @@ export class WorkerPoolExecutor implements TaskExecutor {
     const seconds = step.decorators.timeout?.seconds;
     const processes = new TaskProcessTable();
     const setup = this.setupFor(step);
-    const sent: WorkerMessage = request.kind === "task" ? { ...request, processTable: processes.buffer, setup } : { ...request, setup };
+    const sent: WorkerMessage = request.kind === "task" ? { ...request, processTable: processes.ref, setup } : { ...request, setup };
     try {
       if (seconds && sent.kind === "task") return await runWithTimeout(pool, sent, seconds);
       return await pool.run(sent);
