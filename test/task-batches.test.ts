@@ -135,6 +135,21 @@ describe("the batcher", () => {
     assert.equal((await waiting[1]!).value?.startedAt, 3);
   });
 
+  test("a step whose tasks take a millisecond or more spreads over one worker per core; trivial ones keep one worker", async () => {
+    for (const [bodyMs, width] of [[0.2, 1], [3, 2]] as const) {
+      const worker = new FakeWorker();
+      const gate = new PoolGate(16, 2);
+      const batcher = new TaskBatcher(gate, worker.send, () => false);
+      const answer = (batch: TaskBatch) => ({ kind: "batch" as const, responses: batch.tasks.map((task) => ({ ...succeeded(task), timing: { bodyMs } })) });
+      for (let id = 0; id < 3; id++) {
+        const task = batcher.run(request(id));
+        await worker.answer(answer);
+        await task;
+      }
+      assert.equal(gate.width, width, `tasks of ${bodyMs} ms`);
+    }
+  });
+
   test("once the pool is stopped, nothing is sent again: the rest of the batch fails with the same error", async () => {
     const { worker, batcher } = await warmedBatcher(true);
     const running = batcher.run(request(1));

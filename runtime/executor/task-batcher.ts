@@ -24,6 +24,12 @@ const BATCH_MS = 10;
 /** The worker starts no task of a batch after this long. */
 const BUDGET_MS = 20;
 const MAX_BATCH = 64;
+/**
+ * Tasks this long on average keep more than one worker busy: below it, one worker gets
+ * through its tasks faster than the CLI commits them (~0.3-0.5 ms each).
+ */
+const WORTH_A_CORE_MS = 1;
+const JUDGED_BATCHES = 3;
 
 interface WaitingTask {
   request: TaskRequest;
@@ -42,6 +48,8 @@ export class TaskBatcher {
   private sent = 0;
   /** Mean duration of the step's tasks so far (ms, recent ones weigh more); undefined before any. */
   private meanTaskMs: number | undefined;
+  /** Time per task of the last JUDGED_BATCHES batches. */
+  private readonly recentPerTask: number[] = [];
 
   constructor(
     private readonly gate: PoolGate,
@@ -120,6 +128,10 @@ export class TaskBatcher {
     for (const { timing } of responses) total += (timing?.inputsMs ?? 0) + (timing?.bodyMs ?? 0) + (timing?.saveMs ?? 0);
     const perTask = total / responses.length;
     this.meanTaskMs = this.meanTaskMs === undefined ? perTask : 0.7 * this.meanTaskMs + 0.3 * perTask;
+    // A worker's first task runs cold (several ms for a trivial one): judged on the last few batches, all of them.
+    this.recentPerTask.push(perTask);
+    if (this.recentPerTask.length > JUDGED_BATCHES) this.recentPerTask.shift();
+    if (this.recentPerTask.length === JUDGED_BATCHES && Math.min(...this.recentPerTask) >= WORTH_A_CORE_MS) this.gate.widenToCores();
   }
 }
 

@@ -143,6 +143,8 @@ export class WorkerPoolExecutor implements TaskExecutor {
       const { maxWorkers } = this.options;
       const piscina = this.createPool(step, maxWorkers);
       const gate = new PoolGate(maxWorkers, availableParallelism());
+      // A queue worker's threads all start at once (see newWorkerPool): its tasks spread over them from the first.
+      if ((this.options.tasksPerThread ?? 1) > 1) gate.widenToCores();
       pool = { piscina, gate };
       this.pools.set(key, pool);
     }
