@@ -52,15 +52,6 @@ export async function createTaskHandler(bindAtBoot?: WorkerSetup): Promise<(requ
   // A pool that knew its flow when it started this worker: bind now, before the first task.
   let bound = bindAtBoot && bind(bindAtBoot, bootMs);
   await bound;
-  const answer = async (worker: BoundWorker, request: WorkerRequest): Promise<WorkerResponse> => {
-    const { setup } = worker;
-    if (!worker.loaded) return { kind: request.kind, ok: false, error: worker.loadError!, logMessages: 0 };
-    const response = await (request.kind === "parameters" ? resolveParameters(worker.loaded, request) : runTask(worker.loaded, request));
-    if (!response.ok) response.error = inSourcePaths(response.error, setup.flow);
-    if (worker.boot) response.timing = { ...worker.boot, ...response.timing };
-    worker.boot = undefined;
-    return response;
-  };
   return async (request) => {
     const { setup } = request;
     bound ??= bind(setup, bootMs);
@@ -70,8 +61,20 @@ export async function createTaskHandler(bindAtBoot?: WorkerSetup): Promise<(requ
       const failure = { kind: "task" as const, ok: false as const, error: serializeError(error), logMessages: 0 };
       return request.kind === "batch" ? { kind: "batch", responses: request.tasks.map(() => failure) } : { ...failure, kind: request.kind };
     }
-    return request.kind === "batch" ? runBatch(request, (task) => answer(worker, task) as Promise<TaskResponse>) : answer(worker, request);
+    return request.kind === "batch" ? runBatch(request, (task) => answer(worker, task)) : answer(worker, request);
   };
+}
+
+/** A request run by its bound worker: its errors name the user's source files, its first answer carries the boot's timing. */
+function answer(worker: BoundWorker, request: TaskRequest): Promise<TaskResponse>;
+function answer(worker: BoundWorker, request: WorkerRequest): Promise<WorkerResponse>;
+async function answer(worker: BoundWorker, request: WorkerRequest): Promise<WorkerResponse> {
+  if (!worker.loaded) return { kind: request.kind, ok: false, error: worker.loadError!, logMessages: 0 };
+  const response = await (request.kind === "parameters" ? resolveParameters(worker.loaded, request) : runTask(worker.loaded, request));
+  if (!response.ok) response.error = inSourcePaths(response.error, worker.setup.flow);
+  if (worker.boot) response.timing = { ...worker.boot, ...response.timing };
+  worker.boot = undefined;
+  return response;
 }
 
 /** The batch's tasks in order, until its time budget is spent (at least one runs). */
