@@ -16,6 +16,7 @@ import type { SourceLocation, TransitionKind } from "../src/core/graph/types.js"
 import type { FlowOptions, StepDecorators } from "../src/core/flow/registry.js";
 import type { IdentityOptions } from "./run-context.js";
 import type { ProcessTableRef } from "./task-process-table.js";
+import type { TaskProgressRef } from "./task-progress.js";
 
 /**
  * What a worker is for: its pool's flow and datastore. Every request carries it (a worker
@@ -101,21 +102,20 @@ export interface TaskRequest {
   startedPort?: MessagePort;
   /** Set by the executor: the TaskProcessTable in which the worker records the processes the task starts. */
   processTable?: ProcessTableRef;
-  /** Set by the executor: BigInt64s in which the worker stores when it took the task up (epoch ms). */
-  startSignal?: SharedArrayBuffer;
-  /** This task's index in `startSignal` (default 0): the tasks of a batch share one buffer. */
-  startSlot?: number;
+  /** Set by the executor: the TaskProgress in which the worker records when it took the task up. */
+  progress?: TaskProgressRef;
 }
 
 /**
  * Several tasks of one step in one message (runtime/executor/task-batcher.ts): the worker runs
  * them one after another and answers once, with a response for each task it ran, in order.
  * It starts no further task once `budgetMs` have passed: the tasks after the last response
- * did not start, and the executor sends them again.
+ * did not start, and the executor sends them again. The tasks share one TaskProgress, in
+ * which the worker also keeps each answer as the task finishes.
  */
 export interface TaskBatch {
   kind: "batch";
-  tasks: TaskRequest[];
+  tasks: Array<TaskRequest & { progress: TaskProgressRef }>;
   budgetMs: number;
 }
 

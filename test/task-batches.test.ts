@@ -6,11 +6,14 @@
  * relies on, in real runs: a worker that exits in the middle of short splits fails the one
  * split it was running, and no other split is lost or committed twice.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { PoolGate } from "../runtime/executor/pool-gate.js";
 import { TaskBatcher } from "../runtime/executor/task-batcher.js";
 import type { TaskBatch, TaskBatchResponse, TaskRequest, TaskResponse } from "../runtime/protocol.js";
+import { TaskProgress } from "../runtime/task-progress.js";
 import { Flow } from "../src/index.js";
 import { describeResult, inNamespace, readRun, REPO, runCli, runFlowCli, tempDatastore } from "./support/flowrun-cli.js";
 
@@ -58,10 +61,18 @@ function outcome<T>(promise: Promise<T>): Promise<{ value?: T; error?: Error }> 
   return promise.then((value) => ({ value }), (error: Error) => ({ error }));
 }
 
-/** Marks the batch's first `count` tasks as taken up by the worker. */
-function start(batch: TaskBatch, count: number): void {
-  const slots = new BigInt64Array(batch.tasks[0]!.startSignal!);
-  for (let i = 0; i < count; i++) Atomics.store(slots, batch.tasks[i]!.startSlot!, BigInt(Date.now()));
+/** Marks the batch's task at `index` as taken up by the worker, as the worker does. */
+function start(batch: TaskBatch, index: number): void {
+  const { buffer } = batch.tasks[index]!.progress;
+  new TaskProgress(buffer).markStarted(index, Date.now());
+}
+
+/** Runs the batch's first `count` tasks to the end, keeping each answer as the worker does. */
+function finish(batch: TaskBatch, count: number): void {
+  for (let i = 0; i < count; i++) {
+    start(batch, i);
+    assert.equal(new TaskProgress(batch.tasks[i]!.progress.buffer).record(succeeded(batch.tasks[i]!)), true);
+  }
 }
 
 /** One worker's pool, with one short task already run (so the batcher knows the step is short). */
@@ -82,11 +93,9 @@ describe("the batcher", () => {
     assert.deepEqual(worker.sent, [["0"], ["1"]], "the worker was free for task 1: it went at once, alone");
     await worker.answer();
     assert.deepEqual(worker.sent.at(-1), ["2", "3", "4", "5"], "the tasks that waited went in one message");
-    assert.deepEqual(
-      worker.batches.at(-1)!.tasks.map((task) => task.startSlot),
-      [0, 1, 2, 3],
-      "each task of the batch has its own start slot",
-    );
+    const { tasks } = worker.batches.at(-1)!;
+    assert.deepEqual(tasks.map((task) => task.progress.index), [0, 1, 2, 3], "each task of the batch has its own place in the batch's progress");
+    assert.ok(tasks.every((task) => task.progress.buffer === tasks[0]!.progress.buffer), "one shared buffer for the batch");
     await worker.answer();
     assert.equal((await running).startedAt, 1);
     assert.deepEqual((await Promise.all(waiting)).map((response) => response.startedAt), [2, 3, 4, 5], "each task got its own response");
@@ -104,20 +113,37 @@ describe("the batcher", () => {
     assert.deepEqual((await Promise.all(waiting)).map((response) => response.startedAt), [2, 3, 4]);
   });
 
-  test("a worker that dies in a batch fails the task it was running; the tasks it finished or never started are sent again", async () => {
+  test("a worker that dies in a batch fails the task it was running; those it finished keep their answers, those it never started are sent again", async () => {
     const { worker, batcher } = await warmedBatcher();
     const running = batcher.run(request(1));
     const waiting = [2, 3, 4, 5].map((id) => outcome(batcher.run(request(id))));
     await worker.answer();
     await worker.answer((batch) => {
-      start(batch, 2); // finished task 2, died in task 3
+      finish(batch, 1); // finished task 2,
+      start(batch, 1); // died in task 3
       throw new Error("task exited with code 3");
     });
+    assert.equal((await waiting[0]!).value?.startedAt, 2, "the finished task has the answer the worker kept");
     assert.match((await waiting[1]!).error?.message ?? "(resolved)", /exited with code 3/);
-    assert.deepEqual(worker.sent.at(-1), ["2", "4", "5"], "the others went again, in order");
+    assert.deepEqual(worker.sent.at(-1), ["4", "5"], "only the unstarted tasks went again, in order");
     await worker.answer();
     await running;
-    for (const [i, id] of [[0, 2], [2, 4], [3, 5]] as const) assert.equal((await waiting[i]!).value?.startedAt, id);
+    for (const [i, id] of [[2, 4], [3, 5]] as const) assert.equal((await waiting[i]!).value?.startedAt, id);
+  });
+
+  test("a worker that dies between two tasks of a batch fails neither: the finished one keeps its answer, the next is sent again", async () => {
+    const { worker, batcher } = await warmedBatcher();
+    const running = batcher.run(request(1));
+    const waiting = [2, 3, 4].map((id) => outcome(batcher.run(request(id))));
+    await worker.answer();
+    await worker.answer((batch) => {
+      finish(batch, 1); // finished task 2; a timer it left ends the thread before task 3 starts
+      throw new Error("task exited with code 3");
+    });
+    assert.deepEqual(worker.sent.at(-1), ["3", "4"]);
+    await worker.answer();
+    await running;
+    assert.deepEqual((await Promise.all(waiting)).map((task) => task.value?.startedAt), [2, 3, 4]);
   });
 
   test("a worker that dies before it starts any task of a batch fails the first task only", async () => {
@@ -158,7 +184,7 @@ describe("the batcher", () => {
     await running;
     const sentBefore = worker.batches.length;
     await worker.answer((batch) => {
-      start(batch, 1);
+      start(batch, 0);
       throw new Error("task stopped: the run was cancelled");
     });
     for (const task of await Promise.all(waiting)) assert.match(task.error?.message ?? "(resolved)", /cancelled/);
@@ -176,8 +202,16 @@ describe("a worker lost among short splits", () => {
   /** Split EXIT_AT's first attempt exits; the resumed run's does not. */
   const EXIT = { SHORT_SPLITS_EXIT_AT: String(EXIT_AT) };
 
+  /** How many times each split's body ran, by split index, from the fixture's SHORT_SPLITS_RAN_LOG. */
+  function runsBySplit(ranLog: string): Map<number, number> {
+    const runs = new Map<number, number>();
+    for (const line of readFileSync(ranLog, "utf8").trim().split("\n")) runs.set(Number(line), (runs.get(Number(line)) ?? 0) + 1);
+    return runs;
+  }
+
   test("fails only the split it was running: @retry runs that one again, and every split commits exactly once", async () => {
-    const result = await runFlowCli(FLOW, ["--with", "retry:times=1"], store, { env: EXIT });
+    const ranLog = join(store.root, "..", "ran.log");
+    const result = await runFlowCli(FLOW, ["--with", "retry:times=1"], store, { env: { ...EXIT, SHORT_SPLITS_RAN_LOG: ranLog } });
     assert.equal(result.code, 0, describeResult(result));
     assert.match(result.stdout, /exited with code 3 — retrying \(1\/1\)/);
     const run = await readRun(`ShortSplitsFlow/${result.runId}`, store);
@@ -189,6 +223,11 @@ describe("a worker lost among short splits", () => {
       assert.equal(task.attempt, task.index === EXIT_AT ? 1 : 0, `${task.pathspec}: only the exiting split was retried`);
     }
     assert.equal(await run.artifact("total"), sumOfDoubles);
+    // The splits the worker had finished in the batch it died in ran once, like every other.
+    const runs = runsBySplit(ranLog);
+    const ranTwice = [...runs].filter(([, count]) => count > 1).map(([index]) => index);
+    assert.deepEqual(ranTwice, [EXIT_AT], "only the split that exited (and was retried) ran twice");
+    assert.equal(runs.size, SPLITS);
   });
 
   test("without @retry the run fails naming that split alone, and resume finishes it from the splits that committed", async () => {
@@ -206,5 +245,21 @@ describe("a worker lost among short splits", () => {
     const latest = await inNamespace(null, () => new Flow("ShortSplitsFlow", { datastore: store.datastore }).latestRun());
     assert.equal(latest.originRunId, run.id);
     assert.equal(await latest.artifact("total"), sumOfDoubles);
+  });
+
+  test("splits whose answers outgrow a batch's room for them still run once each, and commit what they computed", async () => {
+    const ranLog = join(store.root, "..", "ran-padded.log");
+    // 60 artifacts inherited from start: ~7 KB an answer, more than the room a batch starts
+    // with; the second half's 120 more of their own outgrow the room the first half's made.
+    const result = await runFlowCli(FLOW, ["--padding", "60"], store, { env: { SHORT_SPLITS_RAN_LOG: ranLog } });
+    assert.equal(result.code, 0, describeResult(result));
+    const run = await readRun(`ShortSplitsFlow/${result.runId}`, store);
+    assert.equal(await run.artifact("total"), sumOfDoubles);
+    const runs = runsBySplit(ranLog);
+    assert.equal(runs.size, SPLITS);
+    assert.deepEqual([...runs.values()].filter((count) => count !== 1), [], "every split ran once");
+    const last = (await (await run.step("body")).tasks()).find((task) => task.index === SPLITS - 1)!;
+    assert.equal(await last.artifact("pad59"), 59);
+    assert.equal(await last.artifact("own119"), 119);
   });
 });

@@ -13,10 +13,12 @@
  * they come back unstarted and wait for the next free worker.
  *
  * A worker lost mid-batch (a crash, `process.exit` in a step) fails only the task it was
- * running, as it would unbatched: the tasks it had finished (whose answers were lost with
- * it) and those it had not started are sent again.
+ * running, as it would unbatched. The tasks it had finished are answered from the batch's
+ * TaskProgress, where the worker kept each answer as the task finished, so they do not run
+ * twice; those it had not started are sent again.
  */
 import type { TaskBatch, TaskBatchResponse, TaskRequest, TaskResponse } from "../protocol.js";
+import { TaskProgress } from "../task-progress.js";
 import type { PoolGate } from "./pool-gate.js";
 
 /** How long the tasks of one batch should take together, by the step's tasks so far. */
@@ -24,6 +26,14 @@ const BATCH_MS = 10;
 /** The worker starts no task of a batch after this long. */
 const BUDGET_MS = 20;
 const MAX_BATCH = 64;
+/**
+ * Room for each task's answer in the batch's shared memory, until the step's answers are
+ * known: a trivial split's is ~0.3 KB, and each artifact it has (its parents' included) adds
+ * ~0.1 KB. A batch whose answers outgrow their room ends early, its worker answering at once,
+ * and the next batches get twice the largest answer seen, up to `MAX_ANSWER_BYTES` a batch.
+ */
+const ANSWER_BYTES_PER_TASK = 4096;
+const MAX_ANSWER_BYTES = 1024 * 1024;
 /**
  * Tasks this long on average keep more than one worker busy: below it, one worker gets
  * through its tasks faster than the CLI commits them (~0.3-0.5 ms each).
@@ -50,6 +60,8 @@ export class TaskBatcher {
   private meanTaskMs: number | undefined;
   /** Time per task of the last JUDGED_BATCHES batches. */
   private readonly recentPerTask: number[] = [];
+  /** Room for each task's answer in a batch's TaskProgress. */
+  private answerBytes = ANSWER_BYTES_PER_TASK;
 
   constructor(
     private readonly gate: PoolGate,
@@ -69,17 +81,17 @@ export class TaskBatcher {
   private admit(): void {
     if (this.entryQueued || this.waiting.length === 0) return;
     this.entryQueued = true;
-    let started: BigInt64Array | undefined;
+    let progress: TaskProgress | undefined;
     void this.gate.run(
       () => {
         this.entryQueued = false;
         const tasks = this.waiting.splice(0, this.batchSize());
-        started = new BigInt64Array(new SharedArrayBuffer(tasks.length * BigInt64Array.BYTES_PER_ELEMENT));
+        progress = TaskProgress.forTasks(tasks.length, Math.min(tasks.length * this.answerBytes, MAX_ANSWER_BYTES));
         this.admit();
-        return this.runBatch(tasks, started);
+        return this.runBatch(tasks, progress);
       },
       // The gate widens for tasks that run long: the batch's task running now.
-      () => latestStart(started),
+      () => progress?.lastStart(),
     );
   }
 
@@ -91,25 +103,43 @@ export class TaskBatcher {
     return Math.max(1, Math.min(share, MAX_BATCH, Math.floor(BATCH_MS / Math.max(this.meanTaskMs, 0.01))));
   }
 
-  private async runBatch(tasks: WaitingTask[], started: BigInt64Array): Promise<void> {
-    const startSignal = started.buffer as SharedArrayBuffer;
-    const batch: TaskBatch = { kind: "batch", budgetMs: BUDGET_MS, tasks: tasks.map((t, i) => ({ ...t.request, startSignal, startSlot: i })) };
+  private async runBatch(tasks: WaitingTask[], progress: TaskProgress): Promise<void> {
+    const batch: TaskBatch = { kind: "batch", budgetMs: BUDGET_MS, tasks: tasks.map((t, i) => ({ ...t.request, progress: progress.ref(i) })) };
     let responses: TaskResponse[];
     this.sent += tasks.length;
     try {
       ({ responses } = await this.send(batch));
     } catch (error) {
-      // Tasks run in order: the last one started is the one the worker died in (the first, if it died before any).
-      const running = Math.max(0, started.findLastIndex((at) => at !== 0n));
-      tasks[running]!.reject(error);
-      this.sendAgain(tasks.filter((_, i) => i !== running), error);
+      this.afterDeath(tasks, progress, error);
       return;
     } finally {
       this.sent -= tasks.length;
+      this.answerBytes = Math.max(this.answerBytes, 2 * progress.largestAnswer());
     }
+    this.answer(tasks, responses);
+    this.sendAgain(tasks.slice(responses.length));
+  }
+
+  /**
+   * The worker died in the batch. Tasks run in order: those it finished are answered as they
+   * ran; the next one fails if it had started (the worker died in it), or if none had finished
+   * (it died before it started any: sent again, it could kill worker after worker). What is
+   * left is sent again.
+   */
+  private afterDeath(tasks: WaitingTask[], progress: TaskProgress, error: unknown): void {
+    const finished = progress.recorded<TaskResponse>();
+    this.answer(tasks, finished);
+    const rest = tasks.slice(finished.length);
+    const failed = rest.length > 0 && (finished.length === 0 || progress.startedAt(finished.length) !== undefined) ? 1 : 0;
+    if (failed) rest[0]!.reject(error);
+    this.sendAgain(rest.slice(failed), error);
+  }
+
+  /** The batch's first tasks, with the responses the worker gave them. */
+  private answer(tasks: WaitingTask[], responses: TaskResponse[]): void {
+    if (responses.length === 0) return;
     this.learn(responses);
     responses.forEach((response, i) => tasks[i]!.resolve(response));
-    this.sendAgain(tasks.slice(responses.length));
   }
 
   private sendAgain(tasks: WaitingTask[], error?: unknown): void {
@@ -133,10 +163,4 @@ export class TaskBatcher {
     if (this.recentPerTask.length > JUDGED_BATCHES) this.recentPerTask.shift();
     if (this.recentPerTask.length === JUDGED_BATCHES && Math.min(...this.recentPerTask) >= WORTH_A_CORE_MS) this.gate.widenToCores();
   }
-}
-
-function latestStart(started: BigInt64Array | undefined): number | undefined {
-  if (!started) return undefined;
-  const at = started.findLast((value) => value !== 0n);
-  return at === undefined ? undefined : Number(at);
 }

@@ -14,6 +14,7 @@ import type { Piscina } from "piscina";
 import { TaskFailedError } from "../../src/core/errors.js";
 import type { ResponseTo, TaskBatch, TaskBatchResponse, WorkerMessage, WorkerRequest, WorkerSetup } from "../protocol.js";
 import { TaskProcessTable } from "../task-process-table.js";
+import { TaskProgress } from "../task-progress.js";
 import { endProcesses } from "./end-processes.js";
 import { PoolGate } from "./pool-gate.js";
 import { TaskBatcher } from "./task-batcher.js";
@@ -76,14 +77,10 @@ export class WorkerPoolExecutor implements TaskExecutor {
       return pool.batcher.run(request);
     }
     // Shared memory, not a message: the gate polls it, and a task's round trip stays one message each way.
-    const startSignal = new SharedArrayBuffer(BigInt64Array.BYTES_PER_ELEMENT);
-    const started = new BigInt64Array(startSignal);
+    const progress = TaskProgress.forTasks(1);
     return gate.run(
-      () => this.runOn(piscina, step, { ...request, startSignal }),
-      () => {
-        const at = Atomics.load(started, 0);
-        return at === 0n ? undefined : Number(at);
-      },
+      () => this.runOn(piscina, step, { ...request, progress: progress.ref(0) }),
+      () => progress.startedAt(0),
     );
   }
 

@@ -21,6 +21,7 @@ import { FLOW_API_URL, sourcePathsIn, type CompiledFlow } from "../compile/compi
 import { runIdentity } from "../run-context.js";
 import type { ParametersRequest, ParametersResponse, TaskBatch, TaskBatchResponse, TaskRequest, TaskResponse, WorkerMessage, WorkerRequest, WorkerResponse, WorkerSetup, WorkerTiming } from "../protocol.js";
 import { TaskProcessTable } from "../task-process-table.js";
+import { TaskProgress } from "../task-progress.js";
 import { installChildProcessTracking, runWithChildTracking } from "./child-processes.js";
 import { executeStep, type LoadedFlow } from "./execute-step.js";
 import { installLogCapture, newTaskLogContext, publishTaskLog, runWithTaskLogs } from "./log-capture.js";
@@ -77,13 +78,21 @@ async function answer(worker: BoundWorker, request: WorkerRequest): Promise<Work
   return response;
 }
 
-/** The batch's tasks in order, until its time budget is spent (at least one runs). */
+/**
+ * The batch's tasks in order, until its time budget is spent (at least one runs). Each answer
+ * is also kept in the batch's shared progress as its task finishes: should a later task end
+ * this thread, the tasks before it are answered from there instead of running again.
+ */
 async function runBatch(batch: TaskBatch, run: (task: TaskRequest) => Promise<TaskResponse>): Promise<TaskBatchResponse> {
   const deadline = performance.now() + batch.budgetMs;
+  const progress = new TaskProgress(batch.tasks[0]!.progress.buffer);
   const responses: TaskResponse[] = [];
   for (const task of batch.tasks) {
     if (responses.length > 0 && performance.now() > deadline) break;
-    responses.push(await run(task));
+    const response = await run(task);
+    responses.push(response);
+    // No room left for it: it goes back now, with the batch's message, and the rest are sent again.
+    if (!progress.record(response)) break;
   }
   return { kind: "batch", responses };
 }
@@ -196,7 +205,7 @@ function jsonPreview(value: unknown): unknown {
 
 async function runTask(shared: LoadedFlow, request: TaskRequest): Promise<TaskResponse> {
   const startedAt = Date.now();
-  if (request.startSignal) Atomics.store(new BigInt64Array(request.startSignal), request.startSlot ?? 0, BigInt(startedAt));
+  if (request.progress) new TaskProgress(request.progress.buffer).markStarted(request.progress.index, startedAt);
   request.startedPort?.postMessage("started");
   request.startedPort?.close();
   const { current } = request;
