@@ -27,7 +27,10 @@ export class TaskProgress {
   private readonly started: BigInt64Array;
   private readonly answers: Uint8Array;
 
-  /** For `taskCount` tasks, with room for `answerBytes` of their answers (none: a task sent alone answers with its message). */
+  /**
+   * For `taskCount` tasks, with room for `answerBytes` of their answers (none for a task sent
+   * alone: its answer is its message).
+   */
   static forTasks(taskCount: number, answerBytes = 0): TaskProgress {
     const buffer = new SharedArrayBuffer(HEADER_BYTES + taskCount * BigInt64Array.BYTES_PER_ELEMENT + answerBytes);
     new Int32Array(buffer, 0, 1)[TASK_COUNT] = taskCount;
@@ -46,7 +49,7 @@ export class TaskProgress {
     return { buffer: this.buffer, index };
   }
 
-  /** Worker side: the task took up (epoch ms). */
+  /** Worker side: the task was taken up at `at` (epoch ms). */
   markStarted(index: number, at: number): void {
     Atomics.store(this.started, index, BigInt(at));
   }
@@ -89,7 +92,7 @@ export class TaskProgress {
     return true;
   }
 
-  /** The largest answer the worker recorded or found no room for (bytes): the next batch's room follows it. */
+  /** The largest answer (bytes) the worker recorded or found no room for: the next batch's room follows it. */
   largestAnswer(): number {
     return Atomics.load(this.header, LARGEST);
   }

@@ -4,7 +4,7 @@
  * for the worker and answers when the test says: which tasks travel together, and what
  * happens to a batch cut short by its time budget or by its worker's death. Then what a user
  * relies on, in real runs: a worker that exits in the middle of short splits fails the one
- * split it was running, and no other split is lost or committed twice.
+ * split it was running, and no other split is lost, committed twice or run twice.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
