@@ -90,12 +90,14 @@ async function main(): Promise<number> {
   const { NODE_EXTRA_CA_CERTS: extraCerts, ...withoutCerts } = process.env;
   const nodeStart = `Node's own start here: ${nodeStartMs(process.env).toFixed(0)} ms to the first line of a script` +
     (extraCerts ? ` (NODE_EXTRA_CA_CERTS is set, and Node reads it at every start: ${nodeStartMs(withoutCerts).toFixed(0)} ms without it)` : "");
+  const workerCost = `A Node worker thread with nothing in it costs ${bareWorkerCpuMs().toFixed(0)} ms of CPU here to start and stop: ` +
+    "every step of a run has workers of its own, so a linear flow's steps cost at least that each, before flowrun loads anything";
   process.stdout.write(
     `\nflowrun bench — ${availableParallelism()} cores (${cpu}), ${(totalmem() / 2 ** 30).toFixed(0)} GB, Node ${process.version}, ` +
       `the built CLI (bin/flowrun, dist/); peak RSS via ${rssMethod === "gnu-time" ? "/usr/bin/time -f %M (ru_maxrss of the CLI process)" : "polling VmHWM in /proc/<pid>/status"}; ` +
       `every flowrun run is --quiet in a fresh datastore under ${getWorkspaceBase()}${options.extraArgs.length ? `; extra run options: ${options.extraArgs.join(" ")}` : ""}\n` +
       (metaflow ? `${metaflow.description}, every run in a fresh local datastore\n` : "") +
-      `${nodeStart}\n` +
+      `${nodeStart}\n${workerCost}\n` +
       // Wall clock means little on a busy machine: say how busy it was.
       `1-min load average: ${loadBefore.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end\n\n`,
   );
@@ -107,6 +109,18 @@ async function main(): Promise<number> {
 function nodeStartMs(env: NodeJS.ProcessEnv): number {
   const samples = Array.from({ length: 5 }, () => Number(spawnSync(process.execPath, ["-p", "performance.now()"], { env, encoding: "utf8" }).stdout));
   return median(samples);
+}
+
+/** CPU (all threads) of starting an empty worker thread and waiting for it to end, per worker: 10 in a row, in a fresh process. */
+function bareWorkerCpuMs(): number {
+  const script = `const { Worker } = require("node:worker_threads");
+    (async () => {
+      const before = process.cpuUsage();
+      for (let i = 0; i < 10; i++) await new Promise((resolve) => new Worker("", { eval: true }).on("exit", resolve));
+      const { user, system } = process.cpuUsage(before);
+      console.log((user + system) / 1000 / 10);
+    })();`;
+  return Number(spawnSync(process.execPath, ["-e", script], { encoding: "utf8" }).stdout);
 }
 
 process.exitCode = await main();
