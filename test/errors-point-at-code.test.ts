@@ -2,8 +2,9 @@
  * Errors point at the user's code: a flow whose module throws while loading (its own code or
  * a module of the user's it imports) names that file:line:col in one line; a step that stores
  * a class instance names the artifact and the line that assigned it (else the step's line);
- * and a join that reads `inputs.<name>` that is none of its branches is a `check` error,
- * found statically, so `run` refuses the flow before anything runs.
+ * an error thrown outside the step's call (from a timer) names its line too; and a join that
+ * reads `inputs.<name>` that is none of its branches is a `check` error, found statically, so
+ * `run` refuses the flow before anything runs.
  */
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -79,6 +80,21 @@ describe("a class instance stored as an artifact", { concurrency: true }, () => 
     const logs = await runCli(["logs", task.pathspec, "--stderr"], { env: store.env });
     assert.ok(logs.stdout.includes(`ArtifactError: ${task.exception?.message}`), describeResult(logs));
     assert.ok(result.stderr.includes(task.exception!.message), describeResult(result));
+  });
+});
+
+describe("an error thrown from a step's timer, which ends its worker thread", () => {
+  const FLOW = `${FAULTS}/TimerThrowFlow.ts`;
+
+  test("fails the task naming the error and the line that threw it", async () => {
+    const result = await runFlowCli(FLOW, [], store);
+    assert.equal(result.code, 1, describeResult(result));
+    const line = lineOf(FLOW, "the timer's throw");
+    const run = await readRun(`TimerThrowFlow/${result.runId}`, store);
+    const task = await (await run.step("start")).task();
+    assert.match(task.exception?.message ?? "", /lost its worker thread: the cache went away/);
+    assert.equal(task.exception?.source, `${FLOW}:${line}`);
+    assert.match(result.stderr, new RegExp(`^\\s+at .*${escape(FLOW)}:${line}:\\d+\\)?$`, "m"), "the line is shown as the error's frame");
   });
 });
 

@@ -12,6 +12,7 @@ import { getHeapStatistics } from "node:v8";
 import { MessageChannel } from "node:worker_threads";
 import type { Piscina } from "piscina";
 import { TaskFailedError } from "../../src/core/errors.js";
+import { userFrames } from "../../src/core/user-frames.js";
 import type { ResponseTo, TaskBatch, TaskBatchResponse, WorkerMessage, WorkerRequest, WorkerSetup } from "../protocol.js";
 import { TaskProcessTable } from "../task-process-table.js";
 import { TaskProgress } from "../task-progress.js";
@@ -188,7 +189,7 @@ function describeWorkerDeath(error: unknown, step: StepRuntimeOptions): TaskFail
   else if (/exited with code/i.test(e.message ?? "")) reason = `exited with code ${/code:?\s*(-?\d+)/.exec(e.message!)?.[1] ?? "?"}`;
   else if (/terminating worker/i.test(e.message ?? "")) reason = "stopped: the run was cancelled";
   else reason = `lost its worker thread: ${e.message ?? String(error)}`;
-  return new TaskFailedError(`task ${reason}`, {
+  const failure = new TaskFailedError(`task ${reason}`, {
     hint: reason.startsWith("timed out") ? "raise @timeout or make the step faster"
       : reason.startsWith("exceeded") ? "raise @resources({ memory }) or process the data in smaller pieces"
       : reason.startsWith("ran out of memory") ? "set a limit with @resources({ memory: MB }) (or --with resources:memory=MB), or process the data in smaller pieces"
@@ -196,6 +197,11 @@ function describeWorkerDeath(error: unknown, step: StepRuntimeOptions): TaskFail
       : "the step ended its worker thread; look at its log with `flowrun logs`",
     cause: error,
   });
+  // An error thrown outside the step's own call (from a timer, an event handler) ends the
+  // thread: its frames in the user's code say where, as a step's own error's do.
+  const frames = userFrames((error as Error | undefined)?.stack);
+  if (frames.length > 0) failure.stack = `${failure.name}: ${failure.message}\n${frames.join("\n")}`;
+  return failure;
 }
 
 /**
